@@ -98,7 +98,11 @@ export class ChunkPool {
 
   give(buffer: Buffer): void {
     const backing = buffer.buffer;
-    if (backing instanceof ArrayBuffer && backing.byteLength === QUEUE_LIMITS.writeChunkBytes && this.free.length < ChunkPool.keptMax) {
+    if (
+      backing instanceof ArrayBuffer &&
+      backing.byteLength === QUEUE_LIMITS.writeChunkBytes &&
+      this.free.length < ChunkPool.keptMax
+    ) {
       this.free.push(backing);
     }
   }

@@ -53,7 +53,9 @@ export class CursorStore {
   /** Persists `seq` as the position of `name`; resolves once it is durable. */
   commit(name: string, seq: number): Promise<void> {
     if (!CURSOR_NAME.test(name)) {
-      throw invalidArgument(`cursor name ${JSON.stringify(name)} must be 1–64 letters, digits, '_' or '-'`);
+      throw invalidArgument(
+        `cursor name ${JSON.stringify(name)} must be 1–64 letters, digits, '_' or '-'`,
+      );
     }
     this.values.set(name, seq);
     this.wanted.set(name, seq);
@@ -116,9 +118,11 @@ function encodeCursor(seq: number): Buffer {
 }
 
 function cursorProblem(bytes: Buffer, length: number): string | undefined {
-  if (length < CURSOR_FILE_BYTES) return `cursor file cut short (${length} of ${CURSOR_FILE_BYTES} bytes)`;
+  if (length < CURSOR_FILE_BYTES)
+    return `cursor file cut short (${length} of ${CURSOR_FILE_BYTES} bytes)`;
   if (bytes.readUInt32LE(0) !== CURSOR_MAGIC) return 'not a cursor file (bad magic)';
-  if (bytes.readUInt32LE(4) !== CURSOR_FORMAT_VERSION) return `unsupported cursor format version ${bytes.readUInt32LE(4)}`;
+  if (bytes.readUInt32LE(4) !== CURSOR_FORMAT_VERSION)
+    return `unsupported cursor format version ${bytes.readUInt32LE(4)}`;
   if (bytes.readUInt32LE(16) !== crc32c(bytes.subarray(0, 16))) return 'cursor checksum mismatch';
   return undefined;
 }

@@ -1,4 +1,12 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskQueue, type DiskQueueOptions } from './index';
@@ -44,7 +52,8 @@ async function appendMany(queue: DiskQueue, count: number, bytes = 40): Promise<
 
 async function collect(queue: DiskQueue, fromSeq?: number): Promise<Array<[number, string]>> {
   const out: Array<[number, string]> = [];
-  for await (const record of queue.records(fromSeq)) out.push([record.seq, record.payload.toString()]);
+  for await (const record of queue.records(fromSeq))
+    out.push([record.seq, record.payload.toString()]);
   return out;
 }
 
@@ -66,7 +75,8 @@ describe('DiskQueue on real files', () => {
     const seqs = await appendMany(queue, 50);
     expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(queue.durableSeq).toBe(50);
-    for (const seq of [1, 17, 50]) expect((await queue.read(seq))?.toString()).toBe(payloadOf(seq).toString());
+    for (const seq of [1, 17, 50])
+      expect((await queue.read(seq))?.toString()).toBe(payloadOf(seq).toString());
     expect(await queue.read(51)).toBeUndefined();
     expect(await queue.read(0)).toBeUndefined();
     const all = await collect(queue);
@@ -91,7 +101,9 @@ describe('DiskQueue on real files', () => {
     expect(await queue.append(payloadOf(5), 5)).toBe(5);
     expect(await queue.append(payloadOf(9), 9)).toBe(9);
     expect(await queue.append(payloadOf(10))).toBe(10);
-    expect(() => queue.append(payloadOf(10), 10)).toThrow(/sequence 10 must be an integer above the last one, 10/);
+    expect(() => queue.append(payloadOf(10), 10)).toThrow(
+      /sequence 10 must be an integer above the last one, 10/,
+    );
     expect(() => queue.append(payloadOf(3), 3)).toThrow(QueueError);
     expect(() => queue.append(payloadOf(1), 2 ** 53)).toThrow(/must be an integer/);
     expect(await queue.read(7)).toBeUndefined();
@@ -105,9 +117,15 @@ describe('DiskQueue on real files', () => {
 
   it('appends a batch as a whole, or nothing of it', async () => {
     const queue = await open(tempDir(), { batchRecordsMax: 10, recordBytesMax: 100 });
-    expect(await queue.appendBatch([payloadOf(1), { seq: 4, payload: payloadOf(4) }, payloadOf(5)])).toBe(5);
-    expect(() => queue.appendBatch([payloadOf(6), { seq: 6, payload: payloadOf(6) }])).toThrow(/sequence 6/);
-    expect(() => queue.appendBatch([payloadOf(6), Buffer.alloc(101)])).toThrow(/record 1: 101 bytes exceeds the limit of 100 bytes/);
+    expect(
+      await queue.appendBatch([payloadOf(1), { seq: 4, payload: payloadOf(4) }, payloadOf(5)]),
+    ).toBe(5);
+    expect(() => queue.appendBatch([payloadOf(6), { seq: 6, payload: payloadOf(6) }])).toThrow(
+      /sequence 6/,
+    );
+    expect(() => queue.appendBatch([payloadOf(6), Buffer.alloc(101)])).toThrow(
+      /record 1: 101 bytes exceeds the limit of 100 bytes/,
+    );
     expect(() => queue.appendBatch(Array.from({ length: 11 }, (_, i) => payloadOf(i)))).toThrow(
       expect.objectContaining({ code: QueueErrorCode.BatchTooLarge }),
     );
@@ -122,10 +140,14 @@ describe('DiskQueue on real files', () => {
     const queue = await open(dir, { segmentBytes: 4096, readBufferBytes: 4096 });
     await appendMany(queue, 1000, 100);
     const files = segmentFiles(dir);
-    expect(files.length).toBe(Math.ceil(1000 / Math.floor((4096 - SEGMENT_HEADER_BYTES) / (FRAME_HEADER_BYTES + 100))));
+    expect(files.length).toBe(
+      Math.ceil(1000 / Math.floor((4096 - SEGMENT_HEADER_BYTES) / (FRAME_HEADER_BYTES + 100))),
+    );
     expect(files[0]).toBe('00000000000000000001.seg');
     for (const file of files) expect(statSync(join(dir, file)).size).toBeLessThanOrEqual(4096);
-    expect((await collect(queue)).map(([seq]) => seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect((await collect(queue)).map(([seq]) => seq)).toEqual(
+      Array.from({ length: 1000 }, (_, i) => i + 1),
+    );
     // Every segment boundary, from both sides.
     for (const file of files.slice(1)) {
       const base = Number(file.slice(0, 20));
@@ -137,8 +159,13 @@ describe('DiskQueue on real files', () => {
     await queue.close();
     const reopened = await open(dir, { segmentBytes: 4096 });
     expect(reopened.lastSeq).toBe(1000);
-    for (const seq of [1, 333, 999, 1000]) expect((await reopened.read(seq))?.toString()).toBe(payloadOf(seq, 100).toString());
-    expect(await reopened.verify()).toEqual({ segments: files.length, records: 1000, bytes: 1000 * (FRAME_HEADER_BYTES + 100) });
+    for (const seq of [1, 333, 999, 1000])
+      expect((await reopened.read(seq))?.toString()).toBe(payloadOf(seq, 100).toString());
+    expect(await reopened.verify()).toEqual({
+      segments: files.length,
+      records: 1000,
+      bytes: 1000 * (FRAME_HEADER_BYTES + 100),
+    });
     await reopened.close();
   });
 
@@ -172,8 +199,10 @@ describe('DiskQueue on real files', () => {
     expect(queue.cursor('scheduler')).toBe(0);
     await queue.commit('scheduler', 12);
     await queue.commit('audit', 3);
-    await expect(queue.commit('scheduler', 21)).rejects.toThrow(/cannot move to 21: the queue's last sequence is 20/);
-    await expect(queue.commit("bad/name", 1)).rejects.toThrow(/cursor name "bad\/name"/);
+    await expect(queue.commit('scheduler', 21)).rejects.toThrow(
+      'cursor scheduler cannot move to 21: the queue holds 1–20',
+    );
+    await expect(queue.commit('bad/name', 1)).rejects.toThrow(/cursor name "bad\/name"/);
     await queue.close();
     const reopened = await open(dir);
     expect(reopened.cursor('scheduler')).toBe(12);
@@ -189,7 +218,9 @@ describe('DiskQueue on real files', () => {
     await Promise.all([1, 2, 3, 4, 5, 6, 7].map((seq) => queue.commit('c', seq)));
     expect(queue.cursor('c')).toBe(7);
     await queue.close();
-    expect((await open(dir)).cursor('c')).toBe(7);
+    const reopened = await open(dir);
+    expect(reopened.cursor('c')).toBe(7);
+    await reopened.close();
   });
 
   it('refuses a damaged cursor file by name', async () => {
@@ -202,7 +233,9 @@ describe('DiskQueue on real files', () => {
     const bytes = readFileSync(path);
     bytes[9] ^= 0xff;
     writeFileSync(path, bytes);
-    await expect(open(dir)).rejects.toThrow(`corrupt data in ${path} at byte 0: cursor checksum mismatch`);
+    await expect(open(dir)).rejects.toThrow(
+      `corrupt data in ${path} at byte 0: cursor checksum mismatch`,
+    );
   });
 
   it('truncates whole segments before a sequence, never past a cursor or the active segment', async () => {
@@ -294,7 +327,11 @@ describe('DiskQueue on real files', () => {
         const reopened = await DiskQueue.open(copy, { logger });
         expect(reopened.lastSeq).toBe(4);
         if (cut > lastStart || zeroFilled) {
-          expect(logger.lines.some((line) => line.startsWith('warn') && line.includes(`at byte ${lastStart}`))).toBe(true);
+          expect(
+            logger.lines.some(
+              (line) => line.startsWith('warn') && line.includes(`at byte ${lastStart}`),
+            ),
+          ).toBe(true);
         }
         expect(statSync(join(copy, segmentFiles(dir)[0])).size).toBe(lastStart);
         expect(await reopened.append(payloadOf(5, 30))).toBe(5);
@@ -354,7 +391,9 @@ describe('DiskQueue on real files', () => {
 
     const reopened = await open(dir, { segmentBytes: 4096 });
     expect(reopened.lastSeq).toBe(300); // open reads only headers of sealed segments
-    expect((await reopened.read(middleBase - 1))?.toString()).toBe(payloadOf(middleBase - 1, 100).toString());
+    expect((await reopened.read(middleBase - 1))?.toString()).toBe(
+      payloadOf(middleBase - 1, 100).toString(),
+    );
     const expected = `corrupt data in ${middle} at byte ${secondRecord}`;
     await expect(reopened.read(middleBase + 5)).rejects.toThrow(expected);
     await expect(collect(reopened)).rejects.toThrow(expected);
@@ -376,7 +415,9 @@ describe('DiskQueue on real files', () => {
     const repaired = await DiskQueue.open(dir, { segmentBytes: 4096, repair: true, logger });
     expect(repaired.lastSeq).toBe(middleBase);
     expect(segmentFiles(dir)).toEqual(files.slice(0, 4));
-    expect(logger.lines.some((line) => line.startsWith('error repair:') && line.includes('deleting'))).toBe(true);
+    expect(
+      logger.lines.some((line) => line.startsWith('error repair:') && line.includes('deleting')),
+    ).toBe(true);
     expect(await repaired.verify()).toMatchObject({ records: middleBase });
     await repaired.close();
   });
@@ -390,28 +431,45 @@ describe('DiskQueue on real files', () => {
     const bytes = readFileSync(first);
     bytes.write('JUNK', 0);
     writeFileSync(first, bytes);
-    await expect(open(dir, { segmentBytes: 4096 })).rejects.toThrow(`corrupt data in ${first} at byte 0: not a queue segment`);
+    await expect(open(dir, { segmentBytes: 4096 })).rejects.toThrow(
+      `corrupt data in ${first} at byte 0: not a queue segment`,
+    );
   });
 
   it('refuses every limit with a clear error', async () => {
     const dir = tempDir();
-    await expect(open(dir, { segmentBytes: 1000 })).rejects.toThrow('segmentBytes must be an integer from 4096 to 1073741824, got 1000');
-    await expect(open(dir, { segmentBytes: 2 ** 31 })).rejects.toThrow(/segmentBytes must be an integer/);
+    await expect(open(dir, { segmentBytes: 1000 })).rejects.toThrow(
+      'segmentBytes must be an integer from 4096 to 1073741824, got 1000',
+    );
+    await expect(open(dir, { segmentBytes: 2 ** 31 })).rejects.toThrow(
+      /segmentBytes must be an integer/,
+    );
     await expect(open(dir, { segmentBytes: 4096, recordBytesMax: 4096 })).rejects.toThrow(
       'recordBytesMax must be an integer from 1 to 4064, got 4096',
     );
-    await expect(open(dir, { syncMode: 'sometimes' as never })).rejects.toThrow(/syncMode must be always, interval or none/);
+    await expect(open(dir, { syncMode: 'sometimes' as never })).rejects.toThrow(
+      /syncMode must be always, interval or none/,
+    );
     const queue = await open(dir, { segmentBytes: 4096, pendingBytesMax: 8192 });
     expect(() => queue.append(Buffer.alloc(4065))).toThrow(
-      expect.objectContaining({ code: QueueErrorCode.RecordTooLarge, message: 'record 0: 4065 bytes exceeds the limit of 4064 bytes' }),
+      expect.objectContaining({
+        code: QueueErrorCode.RecordTooLarge,
+        message: 'record 0: 4065 bytes exceeds the limit of 4064 bytes',
+      }),
     );
     const inFlight = [queue.append(Buffer.alloc(4000)), queue.append(Buffer.alloc(4000))];
-    expect(() => queue.append(Buffer.alloc(4000))).toThrow(expect.objectContaining({ code: QueueErrorCode.Overloaded }));
+    expect(() => queue.append(Buffer.alloc(4000))).toThrow(
+      expect.objectContaining({ code: QueueErrorCode.Overloaded }),
+    );
     await Promise.all(inFlight);
     await queue.append(Buffer.alloc(4000)); // room again once written
-    expect(() => queue.append('text' as unknown as Uint8Array)).toThrow(/payload must be a Uint8Array/);
+    expect(() => queue.append('text' as unknown as Uint8Array)).toThrow(
+      /payload must be a Uint8Array/,
+    );
     await queue.close();
-    expect(() => queue.append(Buffer.alloc(1))).toThrow(expect.objectContaining({ code: QueueErrorCode.Closed }));
+    expect(() => queue.append(Buffer.alloc(1))).toThrow(
+      expect.objectContaining({ code: QueueErrorCode.Closed }),
+    );
   });
 
   it('tracks durability per sync policy', async () => {

@@ -12,7 +12,11 @@ import {
   TEMP_SUFFIX,
 } from './queue.constants';
 import { CorruptionError, QueueError, QueueErrorCode, invalidArgument } from './queue.errors';
-import { resolveQueueOptions, type DiskQueueOptions, type ResolvedQueueOptions } from './queue.options';
+import {
+  resolveQueueOptions,
+  type DiskQueueOptions,
+  type ResolvedQueueOptions,
+} from './queue.options';
 import { encodeFrame, encodeSegmentHeader, segmentHeaderProblem } from './record-frame';
 import { Segment, parseSegmentFileName, segmentFileName } from './segment';
 
@@ -79,7 +83,12 @@ export class DiskQueue {
   /** Opens (creating if needed) the queue in `dir`, recovering from any crash. */
   static async open(dir: string, options: DiskQueueOptions = {}): Promise<DiskQueue> {
     const queue = new DiskQueue(dir, resolveQueueOptions(options));
-    await queue.recover();
+    try {
+      await queue.recover();
+    } catch (error) {
+      await queue.releaseAfterFailedOpen();
+      throw error;
+    }
     return queue;
   }
 
@@ -124,7 +133,10 @@ export class DiskQueue {
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       const payload = record instanceof Uint8Array ? record : record.payload;
-      seqs[i] = previous = this.checkNext(record instanceof Uint8Array ? undefined : record.seq, previous);
+      seqs[i] = previous = this.checkNext(
+        record instanceof Uint8Array ? undefined : record.seq,
+        previous,
+      );
       this.checkPayload(payload, i);
       bytes += FRAME_HEADER_BYTES + payload.length;
     }
@@ -190,7 +202,8 @@ export class DiskQueue {
         if (this.generation !== generation) {
           throw new QueueError(QueueErrorCode.Closed, 'the queue was reset while being read');
         }
-        const wanted = records[0].seq >= fromSeq ? records : records.filter((r) => r.seq >= fromSeq);
+        const wanted =
+          records[0].seq >= fromSeq ? records : records.filter((r) => r.seq >= fromSeq);
         if (wanted.length > 0) yield wanted;
       }
       const next = this.segments.find((s) => s.baseSeq > segment.baseSeq);
@@ -207,8 +220,10 @@ export class DiskQueue {
   /** Durably records that consumer `name` has processed every record up to `seq`. */
   async commit(name: string, seq: number): Promise<void> {
     this.assertOpen();
-    if (!Number.isSafeInteger(seq) || seq < 0 || seq > this.lastAppendedSeq) {
-      throw invalidArgument(`cursor ${name} cannot move to ${seq}: the queue's last sequence is ${this.lastAppendedSeq}`);
+    if (!Number.isSafeInteger(seq) || seq < this.firstSeq - 1 || seq > this.lastAppendedSeq) {
+      throw invalidArgument(
+        `cursor ${name} cannot move to ${seq}: the queue holds ${this.firstSeq}–${this.lastAppendedSeq}`,
+      );
     }
     await this.cursors.commit(name, seq);
   }
@@ -245,7 +260,9 @@ export class DiskQueue {
   async reset(nextSeq: number): Promise<void> {
     this.assertWritable();
     if (!Number.isSafeInteger(nextSeq) || nextSeq < 1 || nextSeq > QUEUE_LIMITS.seqMax) {
-      throw invalidArgument(`reset needs a sequence from 1 to ${QUEUE_LIMITS.seqMax}, got ${String(nextSeq)}`);
+      throw invalidArgument(
+        `reset needs a sequence from 1 to ${QUEUE_LIMITS.seqMax}, got ${String(nextSeq)}`,
+      );
     }
     this.state = 'resetting';
     try {
@@ -295,7 +312,8 @@ export class DiskQueue {
 
   private checkNext(seq: number | undefined, previous: number): number {
     if (seq === undefined) {
-      if (previous >= QUEUE_LIMITS.seqMax) throw invalidArgument('the queue has used every sequence number');
+      if (previous >= QUEUE_LIMITS.seqMax)
+        throw invalidArgument('the queue has used every sequence number');
       return previous + 1;
     }
     if (!Number.isSafeInteger(seq) || seq <= previous) {
@@ -308,7 +326,8 @@ export class DiskQueue {
   }
 
   private checkPayload(payload: Uint8Array, index: number): void {
-    if (!(payload instanceof Uint8Array)) throw invalidArgument(`record ${index}: the payload must be a Uint8Array`);
+    if (!(payload instanceof Uint8Array))
+      throw invalidArgument(`record ${index}: the payload must be a Uint8Array`);
     if (payload.length > this.options.recordBytesMax) {
       throw new QueueError(
         QueueErrorCode.RecordTooLarge,
@@ -343,7 +362,11 @@ export class DiskQueue {
     if (segment.hasRecords && segment.sizeBytes + length > this.options.segmentBytes) {
       segment = this.rollTo(seq);
     }
-    if (segment.pendingCreate && segment.sizeBytes === SEGMENT_HEADER_BYTES && !segment.hasRecords) {
+    if (
+      segment.pendingCreate &&
+      segment.sizeBytes === SEGMENT_HEADER_BYTES &&
+      !segment.hasRecords
+    ) {
       const header = group.reserve(segment, SEGMENT_HEADER_BYTES);
       encodeSegmentHeader(segment.baseSeq).copy(header.target, header.offset);
       group.writes[group.writes.length - 1].startOffsetBytes = 0;
@@ -377,7 +400,9 @@ export class DiskQueue {
       } catch (error) {
         if (this.failure === undefined) {
           this.failure = error;
-          this.options.logger.error(`write failed, the queue refuses further appends until reopened: ${String(error)}`);
+          this.options.logger.error(
+            `write failed, the queue refuses further appends until reopened: ${String(error)}`,
+          );
         }
         group.rejectAll(error);
         throw error;
@@ -394,7 +419,8 @@ export class DiskQueue {
       const segment = write.segment;
       if (segment.pendingCreate) await this.createRolledSegment(segment);
       const handle = segment.writeHandle;
-      if (handle === undefined) throw new Error(`assertion failed: no write handle for ${segment.path}`);
+      if (handle === undefined)
+        throw new Error(`assertion failed: no write handle for ${segment.path}`);
       await handle.writev(write.buffers, write.startOffsetBytes);
       segment.writtenBytes = write.startOffsetBytes + write.bytes;
       this.dirtyHandles.add(handle);
@@ -468,7 +494,10 @@ export class DiskQueue {
    * The records of `segment` from `startOffsetBytes` up to what is written, checked strictly: any
    * bad frame is a CorruptionError naming the file and offset.
    */
-  private async *segmentRecords(segment: Segment, startOffsetBytes: number): AsyncGenerator<FrameRecord[]> {
+  private async *segmentRecords(
+    segment: Segment,
+    startOffsetBytes: number,
+  ): AsyncGenerator<FrameRecord[]> {
     const handle = await this.fs.open(segment.path, 'r');
     try {
       const isActive = segment === this.activeSegment();
@@ -481,7 +510,8 @@ export class DiskQueue {
           previous = record.seq;
         }
         if (batch.records.length > 0) yield batch.records;
-        if (batch.problem) throw new CorruptionError(segment.path, batch.problem.offsetBytes, batch.problem.reason);
+        if (batch.problem)
+          throw new CorruptionError(segment.path, batch.problem.offsetBytes, batch.problem.reason);
       }
     } finally {
       await handle.close();
@@ -510,14 +540,24 @@ export class DiskQueue {
     const headerProblem = segmentHeaderProblem(header.subarray(0, headerBytes), segment.baseSeq);
     segment.resetIndex();
     if (headerProblem !== undefined) {
-      if (mode === 'recover' && (await this.onlyZerosFrom(handle, headerPrefixEnd(header, headerBytes, segment.baseSeq), fileBytes))) {
+      if (
+        mode === 'recover' &&
+        (await this.onlyZerosFrom(
+          handle,
+          headerPrefixEnd(header, headerBytes, segment.baseSeq),
+          fileBytes,
+        ))
+      ) {
         return 0; // the segment's very first write was torn: it holds nothing
       }
       throw new CorruptionError(segment.path, 0, headerProblem);
     }
     const upper = this.upperSeqOf(segment);
     let previous = segment.baseSeq - 1;
-    for await (const batch of readFrameBatches(handle, this.readOptions(SEGMENT_HEADER_BYTES, fileBytes))) {
+    for await (const batch of readFrameBatches(
+      handle,
+      this.readOptions(SEGMENT_HEADER_BYTES, fileBytes),
+    )) {
       for (const record of batch.records) {
         checkOrder(segment, upper, record, previous);
         previous = record.seq;
@@ -527,7 +567,12 @@ export class DiskQueue {
       if (problem === undefined) continue;
       const tornTail =
         mode === 'recover' &&
-        (problem.kind === 'incomplete' || (await this.onlyZerosFrom(handle, problem.offsetBytes + problem.declaredBytes, fileBytes)));
+        (problem.kind === 'incomplete' ||
+          (await this.onlyZerosFrom(
+            handle,
+            problem.offsetBytes + problem.declaredBytes,
+            fileBytes,
+          )));
       if (!tornTail) throw new CorruptionError(segment.path, problem.offsetBytes, problem.reason);
       break;
     }
@@ -542,10 +587,21 @@ export class DiskQueue {
     return next === undefined ? QUEUE_LIMITS.seqMax : next.baseSeq - 1;
   }
 
-  private async onlyZerosFrom(handle: FileHandle, fromBytes: number, toBytes: number): Promise<boolean> {
-    const buffer = Buffer.allocUnsafe(Math.min(this.options.readBufferBytes, Math.max(0, toBytes - fromBytes)));
-    for (let position = fromBytes; position < toBytes; ) {
-      const got = await handle.read(buffer, 0, Math.min(buffer.length, toBytes - position), position);
+  private async onlyZerosFrom(
+    handle: FileHandle,
+    fromBytes: number,
+    toBytes: number,
+  ): Promise<boolean> {
+    const buffer = Buffer.allocUnsafe(
+      Math.min(this.options.readBufferBytes, Math.max(0, toBytes - fromBytes)),
+    );
+    for (let position = fromBytes; position < toBytes;) {
+      const got = await handle.read(
+        buffer,
+        0,
+        Math.min(buffer.length, toBytes - position),
+        position,
+      );
       if (got === 0) break;
       for (let i = 0; i < got; i++) if (buffer[i] !== 0) return false;
       position += got;
@@ -573,7 +629,10 @@ export class DiskQueue {
     let names = await this.fs.readdir(this.dir);
     names = await this.removeTempFiles(names);
     names = await this.completeReset(names);
-    const bases = names.map(parseSegmentFileName).filter((b): b is number => b !== undefined).sort((a, b) => a - b);
+    const bases = names
+      .map(parseSegmentFileName)
+      .filter((b): b is number => b !== undefined)
+      .sort((a, b) => a - b);
     this.segments = bases.map((base) => new Segment(this.dir, base));
     if (this.segments.length === 0) {
       await this.createEmptySegment(this.options.firstSeq);
@@ -592,6 +651,13 @@ export class DiskQueue {
     }
   }
 
+  private async releaseAfterFailedOpen(): Promise<void> {
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    for (const segment of this.segments)
+      await this.closeWriteHandle(segment).catch(() => undefined);
+    this.state = 'closed';
+  }
+
   private async removeTempFiles(names: string[]): Promise<string[]> {
     const temps = names.filter((name) => name.endsWith(TEMP_SUFFIX));
     for (const name of temps) await this.fs.unlink(join(this.dir, name));
@@ -604,20 +670,33 @@ export class DiskQueue {
     const markers = names.filter((name) => name.endsWith(RESET_SUFFIX));
     if (markers.length === 0) return names;
     if (markers.length > 1) {
-      throw new CorruptionError(this.dir, 0, `more than one interrupted reset (${markers.join(', ')})`);
+      throw new CorruptionError(
+        this.dir,
+        0,
+        `more than one interrupted reset (${markers.join(', ')})`,
+      );
     }
     const segmentName = markers[0].slice(0, -RESET_SUFFIX.length);
     if (parseSegmentFileName(segmentName) === undefined) {
-      throw new CorruptionError(join(this.dir, markers[0]), 0, 'reset marker does not name a segment');
+      throw new CorruptionError(
+        join(this.dir, markers[0]),
+        0,
+        'reset marker does not name a segment',
+      );
     }
-    this.options.logger.warn(`completing a reset interrupted by a crash: the queue continues at ${segmentName}`);
+    this.options.logger.warn(
+      `completing a reset interrupted by a crash: the queue continues at ${segmentName}`,
+    );
     for (const name of names) {
       if (name.endsWith(SEGMENT_SUFFIX)) await this.fs.unlink(join(this.dir, name));
     }
     await this.fs.syncDir(this.dir);
     await this.fs.rename(join(this.dir, markers[0]), join(this.dir, segmentName));
     await this.fs.syncDir(this.dir);
-    return [...names.filter((name) => !name.endsWith(SEGMENT_SUFFIX) && name !== markers[0]), segmentName];
+    return [
+      ...names.filter((name) => !name.endsWith(SEGMENT_SUFFIX) && name !== markers[0]),
+      segmentName,
+    ];
   }
 
   private async createEmptySegment(baseSeq: number): Promise<void> {
@@ -651,7 +730,9 @@ export class DiskQueue {
       const fileBytes = await handle.sizeBytes();
       const goodBytes = await this.scanInto(segment, handle, 'recover');
       if (goodBytes === 0) {
-        this.options.logger.warn(`${segment.path}: header torn by a crash; the segment starts again empty`);
+        this.options.logger.warn(
+          `${segment.path}: header torn by a crash; the segment starts again empty`,
+        );
         await handle.truncate(0);
         await handle.writev([encodeSegmentHeader(segment.baseSeq)], 0);
         segment.resetIndex();
@@ -711,7 +792,9 @@ export class DiskQueue {
       const value = this.cursor(name);
       const clamped = Math.min(Math.max(value, low), high);
       if (clamped === value) continue;
-      this.options.logger.warn(`cursor ${name} moved from ${value} to ${clamped}: the queue now holds ${low + 1}–${high}`);
+      this.options.logger.warn(
+        `cursor ${name} moved from ${value} to ${clamped}: the queue now holds ${low + 1}–${high}`,
+      );
       await this.cursors.commit(name, clamped);
     }
   }
@@ -748,7 +831,11 @@ export class DiskQueue {
   }
 
   private async syncInterval(): Promise<void> {
-    if (this.state !== 'open' || (this.dirtyHandles.size === 0 && !this.dirDirty && this.group === undefined)) return;
+    if (
+      this.state !== 'open' ||
+      (this.dirtyHandles.size === 0 && !this.dirDirty && this.group === undefined)
+    )
+      return;
     try {
       await this.sync();
     } catch (error) {
@@ -766,7 +853,8 @@ export class DiskQueue {
 
   private assertWritable(): void {
     this.assertOpen();
-    if (this.state === 'resetting') throw new QueueError(QueueErrorCode.Closed, 'the queue is being reset');
+    if (this.state === 'resetting')
+      throw new QueueError(QueueErrorCode.Closed, 'the queue is being reset');
     if (this.failure !== undefined) throw this.failedError();
   }
 
@@ -790,7 +878,12 @@ function headerPrefixEnd(header: Buffer, headerBytes: number, baseSeq: number): 
   return i;
 }
 
-function checkOrder(segment: Segment, upperSeq: number, record: FrameRecord, previous: number): void {
+function checkOrder(
+  segment: Segment,
+  upperSeq: number,
+  record: FrameRecord,
+  previous: number,
+): void {
   if (record.seq <= previous || record.seq < segment.baseSeq || record.seq > upperSeq) {
     throw new CorruptionError(
       segment.path,

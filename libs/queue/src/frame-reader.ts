@@ -58,12 +58,25 @@ export async function* readFrameBatches(
       const offsetBytes = bufferStart + cursor;
       if (check.kind === 'ok') {
         const frameBytes = check.payloadBytes + 16;
-        records.push({ seq: check.seq, payload: buffer.subarray(cursor + 16, cursor + frameBytes), offsetBytes, frameBytes });
+        records.push({
+          seq: check.seq,
+          payload: buffer.subarray(cursor + 16, cursor + frameBytes),
+          offsetBytes,
+          frameBytes,
+        });
         cursor += frameBytes;
         continue;
       }
       if (check.kind === 'bad') {
-        yield { records, problem: { kind: 'bad', offsetBytes, declaredBytes: check.declaredBytes, reason: check.reason } };
+        yield {
+          records,
+          problem: {
+            kind: 'bad',
+            offsetBytes,
+            declaredBytes: check.declaredBytes,
+            reason: check.reason,
+          },
+        };
         return;
       }
       if (atEnd) {

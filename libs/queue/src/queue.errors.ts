@@ -29,7 +29,10 @@ export class CorruptionError extends QueueError {
     readonly offsetBytes: number,
     readonly reason: string,
   ) {
-    super(QueueErrorCode.Corruption, `corrupt data in ${filePath} at byte ${offsetBytes}: ${reason}`);
+    super(
+      QueueErrorCode.Corruption,
+      `corrupt data in ${filePath} at byte ${offsetBytes}: ${reason}`,
+    );
     this.name = 'CorruptionError';
   }
 }

@@ -46,9 +46,15 @@ const consoleLogger: QueueLogger = {
 
 export function resolveQueueOptions(options: DiskQueueOptions): ResolvedQueueOptions {
   const segmentBytes = options.segmentBytes ?? QUEUE_LIMITS.segmentBytesDefault;
-  checkInteger('segmentBytes', segmentBytes, QUEUE_LIMITS.segmentBytesMin, QUEUE_LIMITS.segmentBytesMax);
+  checkInteger(
+    'segmentBytes',
+    segmentBytes,
+    QUEUE_LIMITS.segmentBytesMin,
+    QUEUE_LIMITS.segmentBytesMax,
+  );
   const recordRoomBytes = segmentBytes - SEGMENT_HEADER_BYTES - FRAME_HEADER_BYTES;
-  const recordBytesMax = options.recordBytesMax ?? Math.min(QUEUE_LIMITS.recordBytesMaxDefault, recordRoomBytes);
+  const recordBytesMax =
+    options.recordBytesMax ?? Math.min(QUEUE_LIMITS.recordBytesMaxDefault, recordRoomBytes);
   checkInteger('recordBytesMax', recordBytesMax, 1, recordRoomBytes);
   const resolved: ResolvedQueueOptions = {
     fileSystem: options.fileSystem ?? new NodeFileSystem(),
@@ -64,7 +70,9 @@ export function resolveQueueOptions(options: DiskQueueOptions): ResolvedQueueOpt
     logger: options.logger ?? consoleLogger,
   };
   if (!['always', 'interval', 'none'].includes(resolved.syncMode)) {
-    throw invalidArgument(`syncMode must be always, interval or none, got ${JSON.stringify(resolved.syncMode)}`);
+    throw invalidArgument(
+      `syncMode must be always, interval or none, got ${JSON.stringify(resolved.syncMode)}`,
+    );
   }
   checkInteger('syncIntervalMs', resolved.syncIntervalMs, 1, 60_000);
   checkInteger('batchRecordsMax', resolved.batchRecordsMax, 1, 1_048_576);

@@ -16,7 +16,12 @@ export function frameBytes(payloadBytes: number): number {
 }
 
 /** Writes the frame of `payload` with sequence `seq` into `target` at `offset`. */
-export function encodeFrame(target: Buffer, offset: number, seq: number, payload: Uint8Array): void {
+export function encodeFrame(
+  target: Buffer,
+  offset: number,
+  seq: number,
+  payload: Uint8Array,
+): void {
   target.writeUInt32LE(payload.length, offset);
   writeSeq(target, offset + 8, seq);
   target.set(payload, offset + FRAME_HEADER_BYTES);
@@ -40,7 +45,8 @@ export function checkFrame(
   available: number,
   recordBytesMax: number,
 ): FrameCheck {
-  if (available < FRAME_HEADER_BYTES) return { kind: 'incomplete', declaredBytes: FRAME_HEADER_BYTES };
+  if (available < FRAME_HEADER_BYTES)
+    return { kind: 'incomplete', declaredBytes: FRAME_HEADER_BYTES };
   const payloadBytes = source.readUInt32LE(offset);
   if (payloadBytes > recordBytesMax) {
     return {

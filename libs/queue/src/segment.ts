@@ -58,7 +58,8 @@ export class Segment {
 
   /** Notes a record at `offsetBytes`, keeping one index entry per interval of bytes. */
   noteRecord(seq: number, offsetBytes: number, frameBytes: number): void {
-    const lastIndexed = this.indexOffsets.length === 0 ? -Infinity : this.indexOffsets[this.indexOffsets.length - 1];
+    const lastIndexed =
+      this.indexOffsets.length === 0 ? -Infinity : this.indexOffsets[this.indexOffsets.length - 1];
     if (offsetBytes - lastIndexed >= QUEUE_LIMITS.indexIntervalBytes) {
       this.indexSeqs.push(seq);
       this.indexOffsets.push(offsetBytes);

@@ -41,7 +41,12 @@ export class NodeFileSystem implements FileSystem {
 class NodeFileHandle implements FileHandle {
   constructor(private readonly handle: fsp.FileHandle) {}
 
-  async read(buffer: Uint8Array, offset: number, length: number, positionBytes: number): Promise<number> {
+  async read(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    positionBytes: number,
+  ): Promise<number> {
     const { bytesRead } = await this.handle.read(buffer, offset, length, positionBytes);
     return bytesRead;
   }
