@@ -1,0 +1,161 @@
+/**
+ * The schema of xcron.toml: ONE table, one entry per key. The options type, the defaults, the
+ * validation, the unknown-key check and the README's configuration table all come from it, so a new
+ * setting is one `setting(...)` line (plus, when it involves two keys, a cross-key rule below).
+ */
+import {
+  bytes,
+  directory,
+  hostPortList,
+  listenHost,
+  oneOf,
+  port,
+  type ValueKind,
+} from './config.kinds';
+import { formatHostPort, parseHostPort } from './host-port';
+
+/** A key that becomes an option. `key` is the dotted TOML key (`peer.peer_hosts` = `[peer] peer_hosts`). */
+export interface SettingSpec<O extends string, T> {
+  readonly kind: 'setting';
+  readonly key: string;
+  /** The option's name in `XcronOptions`: camelCase, with its unit in the name. */
+  readonly option: O;
+  readonly value: ValueKind<T>;
+  readonly default: T;
+  readonly description: string;
+}
+
+/** A key of older xcron files: accepted, ignored, and warned about so the operator can remove it. */
+export interface ObsoleteSpec {
+  readonly kind: 'obsolete';
+  readonly key: string;
+  /** Completes "<key> is ignored: …" — what replaced it. */
+  readonly reason: string;
+}
+
+export type KeySpec = SettingSpec<string, unknown> | ObsoleteSpec;
+
+function setting<const O extends string, T>(
+  key: string,
+  option: O,
+  value: ValueKind<T>,
+  defaultValue: NoInfer<T>,
+  description: string,
+): SettingSpec<O, T> {
+  return { kind: 'setting', key, option, value, default: defaultValue, description };
+}
+
+function obsolete(key: string, reason: string): ObsoleteSpec {
+  return { kind: 'obsolete', key, reason };
+}
+
+const GROUP_REPLACED =
+  '[group] belongs to older xcron files; the cluster is now the list in [peer] peer_hosts';
+
+// prettier-ignore
+export const CONFIG_SCHEMA = [
+  //      TOML key            option            kind + range                    default        description
+  setting('env',              'env',            oneOf(['debug', 'prod']),       'debug',       'Log detail: "debug" also logs debug and verbose lines; "prod" logs info, warnings and errors.'),
+  setting('http_host',        'httpHost',       listenHost(),                   '0.0.0.0',     'Address the HTTP API listens on ("0.0.0.0": every IPv4 interface; "127.0.0.1": this machine only).'),
+  setting('http_port',        'httpPort',       port(),                         8000,          'TCP port of the HTTP API (tasks, /healthz).'),
+  setting('monitor_port',     'monitorPort',    port(),                         9910,          'TCP port that serves Prometheus metrics at /metrics.'),
+  setting('peer_port',        'peerPort',       port(),                         8899,          'TCP port for Raft traffic between the nodes of the cluster; also the port of a peer_hosts entry that gives none.'),
+  setting('raft_dir',         'raftDir',        directory(),                    './data/',     'Directory of the Raft log, snapshots and event journal; a relative path is taken from the working directory.'),
+  setting('body_limit_bytes', 'bodyLimitBytes', bytes(1024, 16 * 1024 * 1024),  64 * 1024,     'Largest HTTP request body accepted; a larger one is refused with 413.'),
+  setting('peer.peer_hosts',  'peerHosts',      hostPortList(),                 [],            'Every node of the cluster, this one included, as "host:port" or "host" (then peer_port); empty = a single node.'),
+  obsolete('raft_file',                'raft_dir holds all Raft data now'),
+  obsolete('group.group_id',           GROUP_REPLACED),
+  obsolete('group.group_role',         GROUP_REPLACED),
+  obsolete('group.group_master_hosts', GROUP_REPLACED),
+] as const;
+
+type Settings = Extract<(typeof CONFIG_SCHEMA)[number], { readonly kind: 'setting' }>;
+
+/** The settings of the table, typed for code that treats them alike (the loader, the docs). */
+export const SETTINGS: readonly SettingSpec<string, unknown>[] = CONFIG_SCHEMA.filter(
+  (spec): spec is Settings => spec.kind === 'setting',
+);
+
+/**
+ * The validated configuration, as every module receives it (frozen, camelCase, units in names).
+ * Derived from the table, so it cannot drift from it.
+ */
+export type XcronOptions = {
+  readonly [S in Settings as S['option']]: S extends SettingSpec<string, infer T> ? T : never;
+};
+
+/** A key of `CONFIG_SCHEMA` and the failure of a cross-key rule about it. */
+export interface CrossKeyProblem {
+  readonly key: string;
+  readonly problem: string;
+}
+
+/**
+ * Rules that involve more than one key, run in order after every key passed its own check. Each
+ * returns the options (possibly completed) or the problem, named by the key to change.
+ */
+export const CROSS_KEY_RULES: readonly ((
+  options: XcronOptions,
+) => XcronOptions | CrossKeyProblem)[] = [portsDiffer, peerHostsWithPorts];
+
+/** http_port, monitor_port and peer_port are three listeners on the same addresses: they must differ. */
+function portsDiffer(options: XcronOptions): XcronOptions | CrossKeyProblem {
+  const ports = [
+    ['http_port', options.httpPort],
+    ['monitor_port', options.monitorPort],
+    ['peer_port', options.peerPort],
+  ] as const;
+  for (const [index, [key, value]] of ports.entries()) {
+    const earlier = ports.slice(0, index).find(([, other]) => other === value);
+    if (earlier !== undefined) {
+      return {
+        key,
+        problem: `must differ from ${earlier[0]} (both are ${value}): each port is a separate listener`,
+      };
+    }
+  }
+  return options;
+}
+
+/**
+ * Gives every peer_hosts entry its port (peer_port when it names none), so the rest of the node
+ * compares addresses in one form, and refuses an address listed twice: a duplicate would count one
+ * node twice towards the Raft quorum.
+ */
+function peerHostsWithPorts(options: XcronOptions): XcronOptions | CrossKeyProblem {
+  const seen = new Map<string, { readonly entry: string; readonly portGiven: boolean }>();
+  const peerHosts: string[] = [];
+  for (const entry of options.peerHosts) {
+    const split = parseHostPort(entry);
+    // The kind already checked every entry; this only narrows the type.
+    if (!split.ok)
+      return {
+        key: 'peer.peer_hosts',
+        problem: `entry ${JSON.stringify(entry)}: ${split.problem}`,
+      };
+    const portGiven = split.value.port !== undefined;
+    // Host names are case-insensitive; a missing port is peer_port.
+    const address = formatHostPort(
+      split.value.host.toLowerCase(),
+      split.value.port ?? options.peerPort,
+    );
+    const first = seen.get(address);
+    if (first !== undefined) {
+      const listed =
+        first.entry === entry
+          ? `${JSON.stringify(entry)} twice`
+          : `${JSON.stringify(first.entry)} and ${JSON.stringify(entry)}, which are both ${address}`;
+      const hint =
+        first.entry === entry || (portGiven && first.portGiven)
+          ? ''
+          : ` (a host without a port means peer_port ${options.peerPort})`;
+      return {
+        key: 'peer.peer_hosts',
+        problem: `lists ${listed}${hint}; each node must appear once`,
+      };
+    }
+    seen.set(address, { entry, portGiven });
+    peerHosts.push(address);
+  }
+  return { ...options, peerHosts };
+}
