@@ -1,5 +1,5 @@
 import { hasErrorCode, type FileHandle, type FileSystem } from '../fs/file-system';
-import { SeededRandom } from './seeded-random';
+import { SeededRandom } from '@xcron/testing';
 import { SimulatedFileSystem, type PowerLossOptions } from './simulated-file-system';
 
 const encoder = new TextEncoder();

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { FileHandle, FileSystem, OpenMode } from '../fs/file-system';
-import { SeededRandom } from './seeded-random';
+import { SeededRandom } from '@xcron/testing';
 
 /** Every call of the port that the double counts and can fail on purpose. */
 export type SimulatedOperation = keyof FileSystem | keyof FileHandle;

@@ -1,0 +1,926 @@
+import { assert } from './assert';
+import { InvalidConfChangeError, NotLeaderError, ProposalDroppedError } from './errors';
+import {
+  MembershipHistory,
+  applyConfChange,
+  decodeConfChange,
+  encodeConfChange,
+  isVoter,
+  memberIds,
+  voters,
+} from './membership';
+import { Progress } from './progress';
+import { isQuorum, majorityIndex, tallyVotes } from './quorum';
+import { RaftLog } from './raft-log';
+import { ReadOnlyQueue } from './read-only';
+import {
+  EntryType,
+  MessageType,
+  NO_NODE,
+  type ConfChange,
+  type Entry,
+  type HardState,
+  type InjectedBugs,
+  type Membership,
+  type Message,
+  type NodeId,
+  type ReadState,
+  type Ready,
+  type Role,
+  type SnapshotMeta,
+  type SoftState,
+} from './types';
+
+export interface RaftOptions {
+  id: NodeId;
+  /** Ticks without a leader's word before a follower campaigns (randomized in [n, 2n)). */
+  electionTicks?: number;
+  /** Ticks between a leader's heartbeats. */
+  heartbeatTicks?: number;
+  /** Uniform in [0, 1): the only source of randomness (a seeded PRNG in simulations). */
+  random: () => number;
+  preVote?: boolean;
+  checkQuorum?: boolean;
+  /** Entry data per Append message. */
+  appendBytesMax?: number;
+  /** Append messages in flight to one follower, by count and by bytes. */
+  inflightCountMax?: number;
+  inflightBytesMax?: number;
+  /** Entry data proposed but not yet committed, beyond which proposals are dropped. */
+  uncommittedBytesMax?: number;
+  /** Entry data handed out to apply in one Ready. */
+  applyBytesMax?: number;
+  bugs?: InjectedBugs;
+}
+
+/** What the driver loaded from disk to start from (a first start: an index-0 snapshot of the bootstrap membership). */
+export interface RaftStartState {
+  hardState: HardState;
+  snapshot: SnapshotMeta;
+  entries: Entry[];
+  /** Index the state machine already holds (default: the snapshot's); entries after it are applied again. */
+  applied?: number;
+}
+
+export interface ProgressStatus {
+  match: number;
+  next: number;
+  state: Progress['state'];
+  recentActive: boolean;
+}
+
+export interface RaftStatus {
+  id: NodeId;
+  role: Role;
+  term: number;
+  vote: NodeId;
+  leaderId: NodeId;
+  commit: number;
+  applied: number;
+  lastIndex: number;
+  firstIndex: number;
+  membership: Membership;
+  progress: Map<NodeId, ProgressStatus>;
+  leadTransferee: NodeId;
+}
+
+type CampaignKind = 'pre-vote' | 'election' | 'transfer';
+
+const TRANSFER_CONTEXT = 'transfer';
+
+const DEFAULTS = {
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  appendBytesMax: 1024 * 1024,
+  inflightCountMax: 256,
+  inflightBytesMax: 32 * 1024 * 1024,
+  uncommittedBytesMax: 64 * 1024 * 1024,
+  applyBytesMax: 64 * 1024 * 1024,
+};
+
+/**
+ * The Raft consensus algorithm as a pure, deterministic state machine (the etcd-io/raft design):
+ * `tick()` and `step(message)` in; `ready()` out with what to persist, send and apply; `advance()`
+ * once the driver has done it. No timers, clock, I/O or ambient randomness inside.
+ *
+ * Implemented: leader election with randomized timeouts, pre-vote and check-quorum; log
+ * replication with batching (proposals between two Readies share one Append per follower) and
+ * pipelining (bounded in-flight messages and bytes per follower); fast backtracking; commit only
+ * by counting entries of the current term (Figure 8); snapshots and compaction; single-server
+ * membership changes that take effect when appended; leader transfer; ReadIndex.
+ */
+export class RaftCore {
+  readonly id: NodeId;
+  private readonly options: Required<Omit<RaftOptions, 'bugs'>>;
+  private readonly bugs: InjectedBugs;
+
+  private term = 0;
+  private vote: NodeId = NO_NODE;
+  private role: Role = 'follower';
+  private leaderId: NodeId = NO_NODE;
+  readonly log = new RaftLog();
+  private readonly memberships: MembershipHistory;
+  /** The latest local snapshot: what is sent to a follower that needs compacted entries. */
+  private snapshotMeta: SnapshotMeta;
+
+  private progress = new Map<NodeId, Progress>();
+  private votes = new Map<NodeId, boolean>();
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  private leadTransferee: NodeId = NO_NODE;
+  /** Index of the latest membership change proposed by this leader; a new one waits for its commit. */
+  private pendingConfIndex = 0;
+  private uncommittedBytes = 0;
+  private readonly readOnly = new ReadOnlyQueue();
+  /** ReadIndex requests received before this leader committed an entry of its term. */
+  private pendingReadIndexes: Array<{ from: NodeId; context: string }> = [];
+
+  private messages: Message[] = [];
+  private readStates: ReadState[] = [];
+  private pendingSnapshot: SnapshotMeta | undefined;
+  private broadcastEntries = false;
+  private broadcastCommit = false;
+  private membershipChanged = false;
+  private previousHardState: HardState;
+  private previousSoftState: SoftState;
+  private outstanding: Ready | undefined;
+
+  constructor(options: RaftOptions, start: RaftStartState) {
+    this.id = options.id;
+    this.options = { ...DEFAULTS, preVote: true, checkQuorum: true, ...options } as Required<Omit<RaftOptions, 'bugs'>>;
+    this.bugs = options.bugs ?? {};
+    assert(this.options.heartbeatTicks < this.options.electionTicks, 'heartbeat ticks must be below election ticks');
+    const { hardState, snapshot, entries } = start;
+    this.snapshotMeta = snapshot;
+    this.memberships = new MembershipHistory(snapshot.index, snapshot.membership);
+    this.log.load(snapshot.index, snapshot.term, entries, hardState.commit, start.applied ?? snapshot.index);
+    for (const entry of entries) this.noteConfEntry(entry);
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    this.previousHardState = this.hardState();
+    this.becomeFollower(this.term, NO_NODE);
+    this.previousSoftState = this.softState();
+  }
+
+  // ---- inputs -------------------------------------------------------------------------------
+
+  /** One unit of logical time: drives elections, heartbeats and check-quorum. */
+  tick(): void {
+    if (this.role === 'leader') this.tickLeader();
+    else this.tickElection();
+  }
+
+  /** Starts an election now (as if the election timeout elapsed). */
+  campaign(): void {
+    this.step({ type: MessageType.Hup, from: this.id, to: this.id, term: 0 });
+  }
+
+  /** Appends commands to the log; only on the leader. Returns the index of the first and its term. */
+  propose(datas: readonly Uint8Array[]): { firstIndex: number; term: number } {
+    return this.appendProposal(datas.map((data) => ({ type: EntryType.Normal, data })));
+  }
+
+  /** Proposes a single-server membership change; the previous one must be committed first. */
+  proposeConfChange(change: ConfChange): { index: number; term: number } {
+    this.requireLeader();
+    if (this.pendingConfIndex > this.log.committed) {
+      throw new ProposalDroppedError('the previous membership change is not committed yet');
+    }
+    const next = applyConfChange(this.memberships.current, change);
+    if (typeof next === 'string') throw new InvalidConfChangeError(next);
+    const { firstIndex, term } = this.appendProposal([{ type: EntryType.ConfChange, data: encodeConfChange(change) }]);
+    return { index: firstIndex, term };
+  }
+
+  /**
+   * Asks for a linearizable read point. The answer comes as a ReadState with the same context in a
+   * later Ready (on a follower, after a round trip to the leader). Returns false when no leader is
+   * known (the caller retries later).
+   */
+  readIndex(context: string): boolean {
+    if (this.role === 'leader') {
+      this.handleReadIndex(this.id, context);
+      return true;
+    }
+    if (this.leaderId === NO_NODE) return false;
+    this.send({ type: MessageType.ReadIndex, to: this.leaderId, term: this.term, context });
+    return true;
+  }
+
+  /** On the leader: hands leadership to `to` once its log is caught up. */
+  transferLeadership(to: NodeId): void {
+    this.requireLeader();
+    if (to === this.id) return;
+    if (!isVoter(this.memberships.current, to)) throw new InvalidConfChangeError(`${to} is not a voter`);
+    if (this.leadTransferee === to) return;
+    this.leadTransferee = to;
+    this.electionElapsed = 0; // the transfer must finish within one election timeout
+    const progress = this.progress.get(to);
+    if (progress && progress.match === this.log.lastIndex) this.sendTimeoutNow(to);
+    else this.broadcastEntries = true;
+  }
+
+  /** The driver finished (or gave up) sending a snapshot to `to`. */
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    const progress = this.progress.get(to);
+    if (this.role !== 'leader' || progress === undefined || progress.state !== 'snapshot') return;
+    if (!ok) progress.pendingSnapshot = 0;
+    progress.becomeProbe();
+    // Wait for the follower's answer (or a heartbeat) before probing again.
+    progress.probeSent = true;
+  }
+
+  /** The driver could not deliver to `to`: stop pipelining until it answers again. */
+  reportUnreachable(to: NodeId): void {
+    const progress = this.progress.get(to);
+    if (this.role === 'leader' && progress?.state === 'replicate') progress.becomeProbe();
+  }
+
+  /**
+   * The state machine saved a snapshot at `index` (already applied): remember it for followers and
+   * drop log entries up to `compactIndex` (at most `index`; keeping some spares slow followers a snapshot).
+   */
+  snapshotTaken(index: number, compactIndex: number): SnapshotMeta {
+    assert(index <= this.log.applied, `snapshot at ${index} beyond applied ${this.log.applied}`);
+    assert(compactIndex <= index, `compaction ${compactIndex} beyond snapshot ${index}`);
+    const term = this.log.termAt(index);
+    assert(term !== undefined, `snapshot at ${index}: entry compacted`);
+    this.snapshotMeta = { index, term, membership: this.memberships.at(index) };
+    this.log.compact(compactIndex);
+    this.memberships.compactTo(compactIndex);
+    return this.snapshotMeta;
+  }
+
+  step(message: Message): void {
+    if (message.term > this.term) {
+      if (!this.stepHigherTerm(message)) return;
+    } else if (message.term < this.term && message.term !== 0) {
+      this.stepLowerTerm(message);
+      return;
+    }
+    switch (message.type) {
+      case MessageType.Hup:
+        this.hup(this.options.preVote ? 'pre-vote' : 'election');
+        return;
+      case MessageType.PreVote:
+      case MessageType.Vote:
+        this.handleVoteRequest(message);
+        return;
+    }
+    switch (this.role) {
+      case 'leader':
+        this.stepLeader(message);
+        return;
+      case 'candidate':
+      case 'pre-candidate':
+        this.stepCandidate(message);
+        return;
+      case 'follower':
+        this.stepFollower(message);
+        return;
+    }
+  }
+
+  // ---- outputs ------------------------------------------------------------------------------
+
+  hasReady(): boolean {
+    if (this.outstanding) return false;
+    if (this.role === 'leader' && (this.broadcastEntries || this.broadcastCommit)) return true;
+    return (
+      this.messages.length > 0 ||
+      this.readStates.length > 0 ||
+      this.pendingSnapshot !== undefined ||
+      this.membershipChanged ||
+      this.log.unstableEntries().length > 0 ||
+      !sameHardState(this.hardState(), this.previousHardState) ||
+      !sameSoftState(this.softState(), this.previousSoftState) ||
+      this.log.committed > this.log.applied && this.applyLimit() > this.log.applied
+    );
+  }
+
+  ready(): Ready {
+    assert(this.outstanding === undefined, 'ready() while the previous Ready is not advanced');
+    if (this.role === 'leader') this.flushBroadcast();
+    const hardState = this.hardState();
+    const softState = this.softState();
+    const ready: Ready = {
+      entries: this.log.unstableEntries(),
+      committedEntries: this.pendingSnapshot ? [] : this.log.toApply(this.applyLimit(), this.options.applyBytesMax),
+      messages: this.messages,
+      readStates: this.readStates,
+    };
+    if (!sameHardState(hardState, this.previousHardState)) {
+      ready.hardState = this.bugs.forgetVote ? { ...hardState, vote: NO_NODE } : hardState;
+      this.previousHardState = hardState;
+    }
+    if (!sameSoftState(softState, this.previousSoftState)) {
+      ready.softState = softState;
+      this.previousSoftState = softState;
+    }
+    if (this.pendingSnapshot) ready.snapshot = this.pendingSnapshot;
+    if (this.membershipChanged) ready.membership = this.memberships.current;
+    this.messages = [];
+    this.readStates = [];
+    this.membershipChanged = false;
+    this.outstanding = ready;
+    return ready;
+  }
+
+  /** The driver persisted, sent and applied `ready`. */
+  advance(ready: Ready): void {
+    assert(this.outstanding === ready, 'advance() of a Ready that is not the outstanding one');
+    this.outstanding = undefined;
+    if (ready.snapshot) this.pendingSnapshot = undefined;
+    for (let i = ready.entries.length - 1; i >= 0; i--) {
+      const entry = ready.entries[i];
+      if (this.log.termAt(entry.index) === entry.term) {
+        this.log.stableTo(entry.index, entry.term);
+        break;
+      }
+    }
+    const applied = ready.committedEntries[ready.committedEntries.length - 1];
+    if (applied) this.log.appliedTo(applied.index);
+    if (this.role === 'leader') {
+      const self = this.progress.get(this.id);
+      if (self) self.maybeUpdate(this.selfMatch());
+      this.maybeCommit();
+    }
+  }
+
+  status(): RaftStatus {
+    const progress = new Map<NodeId, ProgressStatus>();
+    for (const [id, p] of this.progress) {
+      progress.set(id, { match: p.match, next: p.next, state: p.state, recentActive: p.recentActive });
+    }
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      vote: this.vote,
+      leaderId: this.leaderId,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      lastIndex: this.log.lastIndex,
+      firstIndex: this.log.firstIndex,
+      membership: this.memberships.current,
+      progress,
+      leadTransferee: this.leadTransferee,
+    };
+  }
+
+  get latestSnapshot(): SnapshotMeta {
+    return this.snapshotMeta;
+  }
+
+  checkInvariants(): void {
+    this.log.checkInvariants();
+    if (this.role === 'leader') assert(this.leaderId === this.id, 'a leader that does not know itself as leader');
+  }
+
+  // ---- term rules ---------------------------------------------------------------------------
+
+  /** A message from a later term: returns false when it is ignored. */
+  private stepHigherTerm(m: Message): boolean {
+    const isVoteRequest = m.type === MessageType.Vote || m.type === MessageType.PreVote;
+    if (isVoteRequest) {
+      const forced = m.context === TRANSFER_CONTEXT;
+      const inLease = this.options.checkQuorum && this.leaderId !== NO_NODE && this.electionElapsed < this.options.electionTicks;
+      // Check-quorum lease: while a leader is known to be alive, a disruptive candidate is ignored.
+      if (!forced && inLease) return false;
+    }
+    if (m.type === MessageType.PreVote) return true; // a pre-vote never changes our term
+    if (m.type === MessageType.PreVoteResp && !m.reject) return true; // our own future term, granted
+    const leader = m.type === MessageType.Append || m.type === MessageType.Heartbeat || m.type === MessageType.Snapshot ? m.from : NO_NODE;
+    this.becomeFollower(m.term, leader);
+    return true;
+  }
+
+  private stepLowerTerm(m: Message): void {
+    if ((this.options.checkQuorum || this.options.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.Append)) {
+      // A stale leader cut off by a partition learns our term and steps down.
+      this.send({ type: MessageType.AppendResp, to: m.from, term: this.term });
+    } else if (m.type === MessageType.PreVote) {
+      this.send({ type: MessageType.PreVoteResp, to: m.from, term: this.term, reject: true });
+    }
+  }
+
+  // ---- elections ----------------------------------------------------------------------------
+
+  private tickElection(): void {
+    this.electionElapsed += 1;
+    if (this.electionElapsed >= this.randomizedElectionTimeout && this.promotable()) {
+      this.electionElapsed = 0;
+      this.campaign();
+    }
+  }
+
+  private hup(kind: CampaignKind): void {
+    if (this.role === 'leader') return;
+    if (!this.promotable()) return;
+    this.startCampaign(kind);
+  }
+
+  private startCampaign(kind: CampaignKind): void {
+    let voteTerm: number;
+    if (kind === 'pre-vote') {
+      this.becomePreCandidate();
+      voteTerm = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      voteTerm = this.term;
+    }
+    const type = kind === 'pre-vote' ? MessageType.PreVote : MessageType.Vote;
+    this.votes.set(this.id, true);
+    if (tallyVotes(voters(this.memberships.current), this.votes) === 'won') {
+      if (kind === 'pre-vote') this.startCampaign('election');
+      else this.becomeLeader();
+      return;
+    }
+    for (const id of voters(this.memberships.current)) {
+      if (id === this.id) continue;
+      this.send({
+        type,
+        to: id,
+        term: voteTerm,
+        logIndex: this.log.lastIndex,
+        logTerm: this.log.lastTerm,
+        context: kind === 'transfer' ? TRANSFER_CONTEXT : undefined,
+      });
+    }
+  }
+
+  private handleVoteRequest(m: Message): void {
+    const isPreVote = m.type === MessageType.PreVote;
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === NO_NODE && this.leaderId === NO_NODE) ||
+      (isPreVote && m.term > this.term);
+    const responseType = isPreVote ? MessageType.PreVoteResp : MessageType.VoteResp;
+    if (canVote && this.log.isUpToDate(m.logIndex ?? 0, m.logTerm ?? 0)) {
+      // A granted pre-vote answers in the candidate's future term so it can count it.
+      this.send({ type: responseType, to: m.from, term: m.term, reject: false });
+      if (!isPreVote) {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send({ type: responseType, to: m.from, term: this.term, reject: true });
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    const expected = this.role === 'pre-candidate' ? MessageType.PreVoteResp : MessageType.VoteResp;
+    switch (m.type) {
+      case MessageType.Append:
+        this.becomeFollower(m.term, m.from);
+        this.handleAppend(m);
+        return;
+      case MessageType.Heartbeat:
+        this.becomeFollower(m.term, m.from);
+        this.handleHeartbeat(m);
+        return;
+      case MessageType.Snapshot:
+        this.becomeFollower(m.term, m.from);
+        this.handleSnapshot(m);
+        return;
+      case expected: {
+        this.votes.set(m.from, !m.reject);
+        const outcome = tallyVotes(voters(this.memberships.current), this.votes);
+        if (outcome === 'won') {
+          if (this.role === 'pre-candidate') this.startCampaign('election');
+          else this.becomeLeader();
+        } else if (outcome === 'lost') {
+          this.becomeFollower(this.term, NO_NODE);
+        }
+        return;
+      }
+      case MessageType.TimeoutNow:
+        return; // only a follower acts on it
+    }
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case MessageType.Append:
+        this.electionElapsed = 0;
+        this.leaderId = m.from;
+        this.handleAppend(m);
+        return;
+      case MessageType.Heartbeat:
+        this.electionElapsed = 0;
+        this.leaderId = m.from;
+        this.handleHeartbeat(m);
+        return;
+      case MessageType.Snapshot:
+        this.electionElapsed = 0;
+        this.leaderId = m.from;
+        this.handleSnapshot(m);
+        return;
+      case MessageType.TimeoutNow:
+        if (this.promotable()) this.startCampaign('transfer');
+        return;
+      case MessageType.ReadIndexResp:
+        this.readStates.push({ index: m.logIndex ?? 0, context: m.context ?? '' });
+        return;
+      // A ReadIndex meant for a leader we no longer are is dropped: its sender times out and retries.
+    }
+  }
+
+  private becomeFollower(term: number, leaderId: NodeId): void {
+    this.resetForTerm(term);
+    this.role = 'follower';
+    this.leaderId = leaderId;
+  }
+
+  private becomePreCandidate(): void {
+    assert(this.role !== 'leader', 'a leader cannot become a pre-candidate');
+    // Term and vote stay: a pre-vote must not disturb anyone.
+    this.votes = new Map();
+    this.role = 'pre-candidate';
+    this.leaderId = NO_NODE;
+  }
+
+  private becomeCandidate(): void {
+    assert(this.role !== 'leader', 'a leader cannot become a candidate');
+    this.resetForTerm(this.term + 1);
+    this.vote = this.id;
+    this.role = 'candidate';
+  }
+
+  private becomeLeader(): void {
+    assert(this.role === 'candidate', `only a candidate becomes leader (was ${this.role})`);
+    this.resetForTerm(this.term);
+    this.role = 'leader';
+    this.leaderId = this.id;
+    this.resetProgress();
+    // The no-op of the new term: committing it commits everything before it (§5.4.2) and opens ReadIndex.
+    this.appendProposal([{ type: EntryType.Normal, data: new Uint8Array(0) }], true);
+    this.pendingConfIndex = this.log.lastIndex;
+  }
+
+  private resetForTerm(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = NO_NODE;
+    }
+    this.leaderId = NO_NODE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTimeout =
+      this.options.electionTicks + Math.floor(this.options.random() * this.options.electionTicks);
+    this.votes = new Map();
+    this.leadTransferee = NO_NODE;
+    this.readOnly.clear();
+    this.pendingReadIndexes = [];
+    this.uncommittedBytes = 0;
+    this.broadcastEntries = false;
+    this.broadcastCommit = false;
+  }
+
+  private promotable(): boolean {
+    return isVoter(this.memberships.current, this.id) && this.pendingSnapshot === undefined;
+  }
+
+  // ---- follower side of replication ---------------------------------------------------------
+
+  private handleAppend(m: Message): void {
+    const prevIndex = m.logIndex ?? 0;
+    if (prevIndex < this.log.committed) {
+      this.send({ type: MessageType.AppendResp, to: m.from, term: this.term, logIndex: this.log.committed });
+      return;
+    }
+    const entries = m.entries ?? [];
+    const result = this.log.tryAppend(prevIndex, m.logTerm ?? 0, entries);
+    if (result === undefined) {
+      const hint = this.log.findConflictByTerm(Math.min(prevIndex, this.log.lastIndex), m.logTerm ?? 0);
+      this.send({
+        type: MessageType.AppendResp,
+        to: m.from,
+        term: this.term,
+        logIndex: prevIndex,
+        reject: true,
+        rejectHint: hint.index,
+        logTerm: hint.term,
+      });
+      return;
+    }
+    if (result.truncatedFrom !== undefined && this.memberships.truncateFrom(result.truncatedFrom)) {
+      this.membershipChanged = true;
+    }
+    for (const entry of entries) {
+      if (entry.index > this.memberships.lastChangeIndex) this.noteConfEntry(entry);
+    }
+    this.log.commitTo(Math.min(m.commit ?? 0, result.lastNewIndex));
+    this.send({ type: MessageType.AppendResp, to: m.from, term: this.term, logIndex: result.lastNewIndex });
+  }
+
+  private handleHeartbeat(m: Message): void {
+    this.log.commitTo(Math.min(m.commit ?? 0, this.log.lastIndex));
+    this.send({ type: MessageType.HeartbeatResp, to: m.from, term: this.term, context: m.context });
+  }
+
+  private handleSnapshot(m: Message): void {
+    const snapshot = m.snapshot;
+    assert(snapshot !== undefined, 'a Snapshot message without its snapshot');
+    if (snapshot.index <= this.log.committed) {
+      this.send({ type: MessageType.AppendResp, to: m.from, term: this.term, logIndex: this.log.committed });
+      return;
+    }
+    if (this.log.matchTerm(snapshot.index, snapshot.term)) {
+      // We already hold the snapshot's last entry: fast-forward the commit instead of restoring.
+      this.log.commitTo(snapshot.index);
+      this.send({ type: MessageType.AppendResp, to: m.from, term: this.term, logIndex: this.log.lastIndex });
+      return;
+    }
+    this.log.restore(snapshot.index, snapshot.term);
+    this.memberships.reset(snapshot.index, snapshot.membership);
+    this.membershipChanged = true;
+    this.snapshotMeta = snapshot;
+    this.pendingSnapshot = snapshot;
+    this.send({ type: MessageType.AppendResp, to: m.from, term: this.term, logIndex: snapshot.index });
+  }
+
+  /** A membership entry takes effect as soon as it is in the log. */
+  private noteConfEntry(entry: Entry): void {
+    if (entry.type !== EntryType.ConfChange) return;
+    const next = applyConfChange(this.memberships.current, decodeConfChange(entry.data));
+    // Validated by the leader that proposed it; an entry that no longer applies (a duplicate) is a no-op.
+    if (typeof next === 'string') return;
+    this.memberships.push(entry.index, next);
+    this.membershipChanged = true;
+    if (this.role === 'leader') this.syncProgressWithMembership();
+  }
+
+  // ---- leader side --------------------------------------------------------------------------
+
+  private tickLeader(): void {
+    this.heartbeatElapsed += 1;
+    this.electionElapsed += 1;
+    if (this.electionElapsed >= this.options.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.options.checkQuorum && !this.quorumActive()) {
+        this.becomeFollower(this.term, NO_NODE);
+        return;
+      }
+      if (this.leadTransferee !== NO_NODE) this.leadTransferee = NO_NODE; // the transfer timed out
+    }
+    if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeat(this.readOnly.lastContext);
+    }
+  }
+
+  /** Check-quorum: did a majority answer since the last round? Resets the marks for the next one. */
+  private quorumActive(): boolean {
+    const active = isQuorum(voters(this.memberships.current), (id) => id === this.id || this.progress.get(id)?.recentActive === true);
+    for (const [id, progress] of this.progress) progress.recentActive = id === this.id;
+    return active;
+  }
+
+  private stepLeader(m: Message): void {
+    const progress = this.progress.get(m.from);
+    switch (m.type) {
+      case MessageType.AppendResp:
+        if (progress) this.handleAppendResp(m, progress);
+        return;
+      case MessageType.HeartbeatResp:
+        if (progress) this.handleHeartbeatResp(m, progress);
+        return;
+      case MessageType.ReadIndex:
+        this.handleReadIndex(m.from, m.context ?? '');
+        return;
+      case MessageType.TransferLeader:
+        if (progress) this.transferLeadership(m.from);
+        return;
+    }
+  }
+
+  private handleAppendResp(m: Message, progress: Progress): void {
+    progress.recentActive = true;
+    const index = m.logIndex ?? 0;
+    if (m.reject) {
+      let hint = m.rejectHint ?? 0;
+      if ((m.logTerm ?? 0) > 0) hint = this.log.findConflictByTerm(hint, m.logTerm ?? 0).index;
+      if (progress.maybeDecrTo(index, hint)) {
+        if (progress.state === 'replicate') progress.becomeProbe();
+        this.broadcastEntries = true;
+      }
+      return;
+    }
+    if (!progress.maybeUpdate(index)) return;
+    if (progress.state === 'probe') progress.becomeReplicate();
+    else if (progress.state === 'snapshot' && progress.match >= progress.pendingSnapshot) {
+      progress.becomeProbe();
+      progress.becomeReplicate();
+    } else if (progress.state === 'replicate') progress.inflights.freeLE(index);
+    this.maybeCommit();
+    this.broadcastEntries = true;
+    if (m.from === this.leadTransferee && progress.match === this.log.lastIndex) this.sendTimeoutNow(m.from);
+  }
+
+  private handleHeartbeatResp(m: Message, progress: Progress): void {
+    progress.recentActive = true;
+    progress.probeSent = false;
+    // Appends may have been lost: free a slot so the pipeline cannot stay full forever, and probe.
+    if (progress.state === 'replicate' && progress.inflights.full) progress.inflights.freeFirst();
+    if (progress.match < this.log.lastIndex) {
+      progress.appendWanted = true;
+      this.broadcastEntries = true;
+    }
+    if (m.context === undefined) return;
+    const acks = this.readOnly.recvAck(m.from, m.context);
+    if (acks === undefined) return;
+    if (!isQuorum(voters(this.memberships.current), (id) => id === this.id || acks.has(id))) return;
+    for (const request of this.readOnly.advance(m.context)) this.answerRead(request.from, request.context, request.index);
+  }
+
+  private handleReadIndex(from: NodeId, context: string): void {
+    if (this.bugs.readWithoutReadIndex || voters(this.memberships.current).length === 1) {
+      this.answerRead(from, context, this.log.committed);
+      return;
+    }
+    if (!this.committedInCurrentTerm()) {
+      this.pendingReadIndexes.push({ from, context });
+      return;
+    }
+    this.readOnly.add(context, this.log.committed, from);
+    this.broadcastHeartbeat(context);
+  }
+
+  private answerRead(from: NodeId, context: string, index: number): void {
+    if (from === this.id) this.readStates.push({ index, context });
+    else this.send({ type: MessageType.ReadIndexResp, to: from, term: this.term, logIndex: index, context });
+  }
+
+  private committedInCurrentTerm(): boolean {
+    return this.log.termAt(this.log.committed) === this.term;
+  }
+
+  private appendProposal(entries: Array<{ type: EntryType; data: Uint8Array }>, internal = false): { firstIndex: number; term: number } {
+    if (!internal) {
+      this.requireLeader();
+      if (this.leadTransferee !== NO_NODE) throw new ProposalDroppedError(`leadership is being transferred to ${this.leadTransferee}`);
+      if (!isVoter(this.memberships.current, this.id)) throw new ProposalDroppedError('this leader is being removed from the cluster');
+    }
+    let bytes = 0;
+    for (const entry of entries) bytes += entry.data.length;
+    if (!internal && this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.options.uncommittedBytesMax) {
+      throw new ProposalDroppedError(`${this.uncommittedBytes} bytes are proposed but not committed yet`);
+    }
+    this.uncommittedBytes += bytes;
+    const firstIndex = this.log.lastIndex + 1;
+    const full: Entry[] = entries.map((e, i) => ({ index: firstIndex + i, term: this.term, type: e.type, data: e.data }));
+    this.log.appendAsLeader(full);
+    for (const entry of full) {
+      this.noteConfEntry(entry);
+      if (entry.type === EntryType.ConfChange) this.pendingConfIndex = entry.index;
+    }
+    this.broadcastEntries = true;
+    return { firstIndex, term: this.term };
+  }
+
+  private requireLeader(): void {
+    if (this.role !== 'leader') throw new NotLeaderError(this.leaderId);
+  }
+
+  /** The leader's own match: what it persisted (a bug switch lets it count what it has not). */
+  private selfMatch(): number {
+    return this.bugs.applyBeforePersist ? this.log.lastIndex : this.log.stable;
+  }
+
+  private applyLimit(): number {
+    return this.bugs.applyBeforePersist ? this.log.lastIndex : this.log.stable;
+  }
+
+  private maybeCommit(): void {
+    const voterIds = voters(this.memberships.current);
+    const index = majorityIndex(voterIds, (id) => (id === this.id ? this.selfMatch() : this.progress.get(id)?.match ?? 0));
+    if (index <= this.log.committed) return;
+    // Figure 8: only an entry of the current term is committed by counting replicas.
+    if (!this.bugs.commitPreviousTermEntries && this.log.termAt(index) !== this.term) return;
+    const firstInTerm = !this.committedInCurrentTerm();
+    this.uncommittedBytes = Math.max(0, this.uncommittedBytes - this.bytesBetween(this.log.committed, index));
+    this.log.commitTo(index);
+    this.broadcastCommit = true;
+    if (firstInTerm && this.committedInCurrentTerm()) {
+      const pending = this.pendingReadIndexes;
+      this.pendingReadIndexes = [];
+      for (const request of pending) this.handleReadIndex(request.from, request.context);
+    }
+    if (!isVoter(this.memberships.current, this.id) && this.pendingConfIndex <= this.log.committed) {
+      this.stepDownAfterRemoval();
+    }
+  }
+
+  private bytesBetween(fromExclusive: number, toInclusive: number): number {
+    let bytes = 0;
+    for (let i = fromExclusive + 1; i <= toInclusive; i++) bytes += this.log.entryAt(i)?.data.length ?? 0;
+    return bytes;
+  }
+
+  /** The membership without this leader is committed: hand over to the most caught-up voter. */
+  private stepDownAfterRemoval(): void {
+    this.flushBroadcast(); // let the others learn the commit first
+    let best: NodeId = NO_NODE;
+    let bestMatch = -1;
+    for (const id of voters(this.memberships.current)) {
+      const match = this.progress.get(id)?.match ?? 0;
+      if (match > bestMatch) {
+        best = id;
+        bestMatch = match;
+      }
+    }
+    if (best !== NO_NODE && bestMatch === this.log.lastIndex) this.sendTimeoutNow(best);
+    this.becomeFollower(this.term, NO_NODE);
+  }
+
+  private resetProgress(): void {
+    this.progress = new Map();
+    this.syncProgressWithMembership();
+    this.progress.get(this.id)?.maybeUpdate(this.selfMatch());
+  }
+
+  private syncProgressWithMembership(): void {
+    const ids = new Set(memberIds(this.memberships.current));
+    ids.add(this.id);
+    for (const id of [...this.progress.keys()]) if (!ids.has(id)) this.progress.delete(id);
+    for (const id of ids) {
+      if (!this.progress.has(id)) {
+        this.progress.set(id, new Progress(this.log.lastIndex, this.options.inflightCountMax, this.options.inflightBytesMax));
+      }
+    }
+  }
+
+  /** Sends what each follower is missing, pipelined within its limits, and the new commit index. */
+  private flushBroadcast(): void {
+    for (const [id, progress] of this.progress) {
+      if (id === this.id) continue;
+      let sent = false;
+      while (!progress.paused && progress.next <= this.log.lastIndex) {
+        if (!this.sendAppend(id, progress)) break;
+        sent = true;
+      }
+      const wanted = progress.appendWanted || (this.broadcastCommit && progress.match > 0);
+      // An empty Append still probes: a follower missing entries the leader thinks in flight rejects it.
+      if (!sent && wanted && !progress.paused) this.sendAppend(id, progress);
+      progress.appendWanted = false;
+    }
+    this.broadcastEntries = false;
+    this.broadcastCommit = false;
+  }
+
+  /** One Append (or a Snapshot when the entries are compacted away). Returns false when nothing more can go. */
+  private sendAppend(to: NodeId, progress: Progress): boolean {
+    const prevIndex = progress.next - 1;
+    const prevTerm = this.log.termAt(prevIndex);
+    if (prevTerm === undefined || progress.next < this.log.firstIndex) {
+      this.sendSnapshot(to, progress);
+      return false;
+    }
+    const entries = progress.next <= this.log.lastIndex ? this.log.slice(progress.next, this.log.lastIndex, this.options.appendBytesMax) : [];
+    let bytes = 0;
+    for (const entry of entries) bytes += entry.data.length;
+    this.send({ type: MessageType.Append, to, term: this.term, logIndex: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
+    progress.sentEntries(prevIndex + entries.length, bytes, entries.length);
+    return true;
+  }
+
+  private sendSnapshot(to: NodeId, progress: Progress): void {
+    if (!progress.recentActive) return; // no point streaming a snapshot to a node that does not answer
+    const snapshot = this.snapshotMeta;
+    this.send({ type: MessageType.Snapshot, to, term: this.term, snapshot });
+    progress.becomeSnapshot(snapshot.index);
+  }
+
+  private broadcastHeartbeat(context: string | undefined): void {
+    for (const [id, progress] of this.progress) {
+      if (id === this.id) continue;
+      this.send({ type: MessageType.Heartbeat, to: id, term: this.term, commit: Math.min(progress.match, this.log.committed), context });
+    }
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.send({ type: MessageType.TimeoutNow, to, term: this.term });
+  }
+
+  private send(message: Omit<Message, 'from'> & { from?: NodeId }): void {
+    this.messages.push({ ...message, from: this.id } as Message);
+  }
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  private softState(): SoftState {
+    return { role: this.role, leaderId: this.leaderId };
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+function sameSoftState(a: SoftState, b: SoftState): boolean {
+  return a.role === b.role && a.leaderId === b.leaderId;
+}

@@ -1,0 +1,144 @@
+/**
+ * The vocabulary of the Raft core: entries, messages, persistent state and the Ready batch that
+ * hands I/O to the driver. Plain data only, so that a message can be encoded, logged or replayed.
+ */
+
+/** A node's identity: its peer address (`host:port`) unless `node_id` names it otherwise. */
+export type NodeId = string;
+
+export const NO_NODE: NodeId = '';
+
+export enum EntryType {
+  /** A command for the state machine; empty data is the no-op a new leader appends. */
+  Normal = 0,
+  /** A single-server membership change (data: an encoded ConfChange). */
+  ConfChange = 1,
+}
+
+export interface Entry {
+  index: number;
+  term: number;
+  type: EntryType;
+  data: Uint8Array;
+}
+
+export type ConfChangeType = 'add-voter' | 'add-learner' | 'promote-learner' | 'remove-node';
+
+export interface ConfChange {
+  type: ConfChangeType;
+  nodeId: NodeId;
+  /** Where the node's peer port listens (required for additions). */
+  peerAddress?: string;
+}
+
+export interface Member {
+  id: NodeId;
+  role: 'voter' | 'learner';
+  peerAddress: string;
+}
+
+/** A cluster membership: the voters decide, learners only receive the log. */
+export interface Membership {
+  members: Member[];
+}
+
+/** State that must be on stable storage before any message that depends on it is sent. */
+export interface HardState {
+  term: number;
+  vote: NodeId;
+  commit: number;
+}
+
+/** What a snapshot covers: every entry up to `index` (of `term`), and the membership at that point. */
+export interface SnapshotMeta {
+  index: number;
+  term: number;
+  membership: Membership;
+}
+
+export enum MessageType {
+  /** Local: start an election (a tick timed out, or the test says so). */
+  Hup = 'hup',
+  /** Local: leader sends heartbeats. */
+  Beat = 'beat',
+  PreVote = 'pre-vote',
+  PreVoteResp = 'pre-vote-resp',
+  Vote = 'vote',
+  VoteResp = 'vote-resp',
+  Append = 'append',
+  AppendResp = 'append-resp',
+  Heartbeat = 'heartbeat',
+  HeartbeatResp = 'heartbeat-resp',
+  Snapshot = 'snapshot',
+  ReadIndex = 'read-index',
+  ReadIndexResp = 'read-index-resp',
+  TransferLeader = 'transfer-leader',
+  TimeoutNow = 'timeout-now',
+}
+
+/**
+ * One Raft message. Field use by type:
+ * - votes: `logIndex`/`logTerm` = candidate's last entry; `context` = 'transfer' for a leader transfer;
+ * - Append: `logIndex`/`logTerm` = entry before `entries`, `commit` = leader's commit;
+ * - AppendResp: `logIndex` = last index matched (or the rejected index), `reject`, `rejectHint`,
+ *   `logTerm` = term at the hint (fast backtracking);
+ * - Heartbeat: `commit` (never above the follower's match), `context` = ReadIndex round;
+ * - ReadIndex / ReadIndexResp: `context` = request id, `logIndex` = the read index.
+ */
+export interface Message {
+  type: MessageType;
+  from: NodeId;
+  to: NodeId;
+  term: number;
+  logIndex?: number;
+  logTerm?: number;
+  entries?: Entry[];
+  commit?: number;
+  reject?: boolean;
+  rejectHint?: number;
+  snapshot?: SnapshotMeta;
+  context?: string;
+}
+
+export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
+
+/** A ReadIndex answer: the read with `context` may be served once the state machine applied `index`. */
+export interface ReadState {
+  index: number;
+  context: string;
+}
+
+export interface SoftState {
+  role: Role;
+  leaderId: NodeId;
+}
+
+/**
+ * Work for the driver. Contract: persist `hardState`, `snapshot` and `entries` (replacing any stored
+ * entries from `entries[0].index` on) durably, then send `messages`, then apply `committedEntries`
+ * in order, then call `advance(ready)`. Only one Ready is outstanding at a time.
+ */
+export interface Ready {
+  softState?: SoftState;
+  hardState?: HardState;
+  /** A snapshot received from the leader, to install before anything else. */
+  snapshot?: SnapshotMeta;
+  entries: Entry[];
+  committedEntries: Entry[];
+  messages: Message[];
+  readStates: ReadState[];
+  /** Set when the membership in effect changed (a configuration entry was appended or truncated). */
+  membership?: Membership;
+}
+
+/** Known bugs that the simulation must catch; never set outside tests. */
+export interface InjectedBugs {
+  /** Commit a previous term's entry by counting replicas (violates the Figure 8 rule). */
+  commitPreviousTermEntries?: boolean;
+  /** Leave the vote out of the persisted hard state (a restart may vote twice in one term). */
+  forgetVote?: boolean;
+  /** Answer ReadIndex at once with the commit index, without confirming leadership. */
+  readWithoutReadIndex?: boolean;
+  /** Hand committed entries to apply before they are persisted locally. */
+  applyBeforePersist?: boolean;
+}

@@ -1,0 +1,115 @@
+import type { Message, NodeId } from '../../core/types';
+import type { SeededRandom } from '@xcron/testing';
+
+/** A message in flight, with the snapshot bytes a Snapshot message carries beside it. */
+export interface Envelope {
+  message: Message;
+  snapshotData?: Uint8Array;
+  deliverAtMs: number;
+  /** Tie-breaker that keeps delivery order deterministic. */
+  order: number;
+}
+
+export interface NetworkFaults {
+  /** Probability that a message is lost. */
+  dropRate: number;
+  /** Probability that a message is delivered twice. */
+  duplicateRate: number;
+  /** Delivery delay bounds; a spread makes messages overtake each other (reordering). */
+  delayMsMin: number;
+  delayMsMax: number;
+}
+
+export const RELIABLE_NETWORK: NetworkFaults = { dropRate: 0, duplicateRate: 0, delayMsMin: 1, delayMsMax: 1 };
+
+/**
+ * The simulated network: per-message delay, loss, duplication and reordering from the seeded PRNG,
+ * and partitions as a set of cut directed links (asymmetric when only one direction is cut).
+ */
+export class SimNetwork {
+  private inFlight: Envelope[] = [];
+  private readonly cut = new Set<string>();
+  private order = 0;
+  faults: NetworkFaults;
+  readonly counts = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, byType: new Map<string, number>() };
+
+  constructor(
+    private readonly random: SeededRandom,
+    faults: NetworkFaults,
+    /** Told of every message that will never arrive (so a leader can learn a snapshot was lost). */
+    private readonly onLost: (message: Message) => void = () => undefined,
+  ) {
+    this.faults = faults;
+  }
+
+  send(message: Message, nowMs: number, snapshotData?: Uint8Array): void {
+    this.counts.sent += 1;
+    this.counts.byType.set(message.type, (this.counts.byType.get(message.type) ?? 0) + 1);
+    if (this.random.chance(this.faults.dropRate)) {
+      this.counts.dropped += 1;
+      this.onLost(message);
+      return;
+    }
+    this.enqueue(message, nowMs, snapshotData);
+    if (this.random.chance(this.faults.duplicateRate)) {
+      this.counts.duplicated += 1;
+      this.enqueue(message, nowMs, snapshotData);
+    }
+  }
+
+  /** Messages due by `nowMs`, in delivery order; those on a cut link are lost. */
+  takeDue(nowMs: number): Envelope[] {
+    if (this.inFlight.length === 0) return [];
+    const due: Envelope[] = [];
+    const later: Envelope[] = [];
+    for (const envelope of this.inFlight) (envelope.deliverAtMs <= nowMs ? due : later).push(envelope);
+    this.inFlight = later;
+    due.sort((a, b) => a.deliverAtMs - b.deliverAtMs || a.order - b.order);
+    const delivered: Envelope[] = [];
+    for (const envelope of due) {
+      if (!this.isCut(envelope.message.from, envelope.message.to)) delivered.push(envelope);
+      else {
+        this.counts.dropped += 1;
+        this.onLost(envelope.message);
+      }
+    }
+    this.counts.delivered += delivered.length;
+    return delivered;
+  }
+
+  cutLink(from: NodeId, to: NodeId): void {
+    this.cut.add(linkKey(from, to));
+  }
+
+  isCut(from: NodeId, to: NodeId): boolean {
+    return this.cut.has(linkKey(from, to));
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  get partitioned(): boolean {
+    return this.cut.size > 0;
+  }
+
+  /** Forgets messages to or from a crashed node (its sockets died with it). */
+  dropNode(id: NodeId): void {
+    const kept: Envelope[] = [];
+    for (const envelope of this.inFlight) {
+      if (envelope.message.to !== id && envelope.message.from !== id) kept.push(envelope);
+      else this.onLost(envelope.message);
+    }
+    this.inFlight = kept;
+  }
+
+  private enqueue(message: Message, nowMs: number, snapshotData?: Uint8Array): void {
+    const { delayMsMin, delayMsMax } = this.faults;
+    const delay = delayMsMin + this.random.nextInt(delayMsMax - delayMsMin + 1);
+    this.inFlight.push({ message, snapshotData, deliverAtMs: nowMs + delay, order: this.order++ });
+  }
+}
+
+function linkKey(from: NodeId, to: NodeId): string {
+  return `${from}->${to}`;
+}

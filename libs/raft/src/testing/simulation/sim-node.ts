@@ -1,0 +1,211 @@
+import { NotLeaderError } from '../../core/errors';
+import { RaftCore, type RaftOptions } from '../../core/raft';
+import { EntryType, MessageType, type Entry, type InjectedBugs, type Message, type NodeId, type Ready } from '../../core/types';
+import type { SeededRandom } from '@xcron/testing';
+import { KvStateMachine } from './kv-state-machine';
+import type { SimStorage } from './sim-storage';
+
+/** The outcome of a proposal, as the client that made it learns it. */
+export type ProposalOutcome =
+  | { status: 'pending' }
+  | { status: 'committed'; index: number; term: number }
+  /** The entry was overwritten by another leader's: it will never be applied. */
+  | { status: 'lost' }
+  | { status: 'rejected'; reason: string; leaderHint?: NodeId };
+
+export interface ProposalHandle {
+  outcome: ProposalOutcome;
+}
+
+export interface ReadHandle {
+  key: string;
+  outcome: { status: 'pending' } | { status: 'done'; value: string | undefined } | { status: 'rejected'; reason: string };
+}
+
+/** Callbacks through which a node reports to the simulation, which checks them. */
+export interface SimNodeHooks {
+  send(message: Message, snapshotData?: Uint8Array): void;
+  applied(node: NodeId, entry: Entry): void;
+  snapshotInstalled(node: NodeId, index: number): void;
+  snapshotTaken(node: NodeId, index: number): void;
+}
+
+export interface SimNodeOptions {
+  id: NodeId;
+  electionTicks: number;
+  heartbeatTicks: number;
+  diskLatencyMsMin: number;
+  diskLatencyMsMax: number;
+  /** Take a snapshot when this many entries were applied since the last one. */
+  snapshotEveryEntries: number;
+  /** Keep this many applied entries after a snapshot, for followers slightly behind. */
+  compactionMarginEntries: number;
+  bugs?: InjectedBugs;
+  appendBytesMax?: number;
+  inflightCountMax?: number;
+}
+
+/**
+ * One simulated Raft node: the pure core, a disk whose writes take simulated time (and vanish in a
+ * crash until done), and the key–value state machine. It follows the driver contract of Ready:
+ * persist, then send, then apply, then advance.
+ */
+export class SimNode {
+  readonly core: RaftCore;
+  readonly sm = new KvStateMachine();
+  private writing: { ready: Ready; doneAtMs: number; snapshotData?: Uint8Array } | undefined;
+  private readonly proposals = new Map<number, { term: number; handle: ProposalHandle }>();
+  private readonly reads = new Map<string, ReadHandle>();
+  private readonly readsWaitingApply: Array<{ index: number; handle: ReadHandle }> = [];
+  private incomingSnapshot: { index: number; data: Uint8Array } | undefined;
+  private readCounter = 0;
+
+  constructor(
+    private readonly options: SimNodeOptions,
+    readonly storage: SimStorage,
+    private readonly random: SeededRandom,
+    private readonly hooks: SimNodeHooks,
+  ) {
+    const raftOptions: RaftOptions = {
+      id: options.id,
+      electionTicks: options.electionTicks,
+      heartbeatTicks: options.heartbeatTicks,
+      random: () => random.nextFloat(),
+      bugs: options.bugs,
+      appendBytesMax: options.appendBytesMax,
+      inflightCountMax: options.inflightCountMax,
+    };
+    this.sm.restore(storage.snapshotData);
+    this.core = new RaftCore(raftOptions, {
+      hardState: storage.hardState,
+      snapshot: storage.snapshot,
+      entries: storage.entriesAfterSnapshot(),
+    });
+  }
+
+  get id(): NodeId {
+    return this.options.id;
+  }
+
+  tick(): void {
+    this.core.tick();
+  }
+
+  receive(message: Message, snapshotData: Uint8Array | undefined): void {
+    if (message.type === MessageType.Snapshot && snapshotData && message.snapshot) {
+      this.incomingSnapshot = { index: message.snapshot.index, data: snapshotData };
+    }
+    this.core.step(message);
+  }
+
+  propose(data: Uint8Array): ProposalHandle {
+    const handle: ProposalHandle = { outcome: { status: 'pending' } };
+    try {
+      const { firstIndex, term } = this.core.propose([data]);
+      this.proposals.set(firstIndex, { term, handle });
+    } catch (error) {
+      handle.outcome = {
+        status: 'rejected',
+        reason: error instanceof Error ? error.message : String(error),
+        leaderHint: error instanceof NotLeaderError ? error.leaderId : undefined,
+      };
+    }
+    return handle;
+  }
+
+  read(key: string): ReadHandle {
+    const context = `${this.id}/read-${++this.readCounter}`;
+    const handle: ReadHandle = { key, outcome: { status: 'pending' } };
+    if (!this.core.readIndex(context)) handle.outcome = { status: 'rejected', reason: 'no leader known' };
+    else this.reads.set(context, handle);
+    return handle;
+  }
+
+  /** Drives the Ready cycle: finishes a write whose time has come, then starts the next one. */
+  process(nowMs: number): void {
+    if (this.writing && this.writing.doneAtMs <= nowMs) this.finishWrite();
+    if (this.writing === undefined && this.core.hasReady()) {
+      const ready = this.core.ready();
+      const latency = this.options.diskLatencyMsMin + this.random.nextInt(this.options.diskLatencyMsMax - this.options.diskLatencyMsMin + 1);
+      const snapshotData = ready.snapshot ? this.incomingSnapshot?.data : undefined;
+      this.writing = { ready, doneAtMs: nowMs + latency, snapshotData };
+      if (this.writing.doneAtMs <= nowMs) this.finishWrite();
+    }
+  }
+
+  /** A crash while a write is in flight: the batch reached the disk whole, or not at all. */
+  crashDuringWrite(keepWrite: boolean): void {
+    if (this.writing && keepWrite) this.storage.commitReady(this.writing.ready, this.writing.snapshotData);
+    this.writing = undefined;
+  }
+
+  /** Every proposal still waiting: after a crash its client cannot know whether it happened. */
+  abandonProposals(): ProposalHandle[] {
+    return [...this.proposals.values()].map((p) => p.handle);
+  }
+
+  private finishWrite(): void {
+    const { ready, snapshotData } = this.writing!;
+    this.writing = undefined;
+    this.storage.commitReady(ready, snapshotData);
+    if (ready.snapshot) {
+      if (snapshotData === undefined) throw new Error(`${this.id}: snapshot ${ready.snapshot.index} to install without data`);
+      this.sm.restore(snapshotData);
+      this.hooks.snapshotInstalled(this.id, ready.snapshot.index);
+      this.incomingSnapshot = undefined;
+      this.failProposalsUpTo(ready.snapshot.index);
+    }
+    for (const message of ready.messages) {
+      const data = message.type === MessageType.Snapshot ? this.storage.snapshotData : undefined;
+      this.hooks.send(message, data);
+    }
+    for (const entry of ready.committedEntries) this.apply(entry);
+    for (const state of ready.readStates) {
+      const handle = this.reads.get(state.context);
+      if (handle === undefined) continue;
+      this.reads.delete(state.context);
+      this.readsWaitingApply.push({ index: state.index, handle });
+    }
+    this.core.advance(ready);
+    this.serveReads();
+    this.maybeSnapshot();
+  }
+
+  private apply(entry: Entry): void {
+    if (entry.type === EntryType.Normal) this.sm.apply(entry.index, entry.data);
+    else this.sm.appliedIndex = entry.index;
+    this.hooks.applied(this.id, entry);
+    const proposal = this.proposals.get(entry.index);
+    if (proposal) {
+      this.proposals.delete(entry.index);
+      proposal.handle.outcome = proposal.term === entry.term ? { status: 'committed', index: entry.index, term: entry.term } : { status: 'lost' };
+    }
+  }
+
+  /** Proposals at or below an installed snapshot cannot be matched to entries any more: unknown. */
+  private failProposalsUpTo(index: number): void {
+    for (const [at] of this.proposals) if (at <= index) this.proposals.delete(at);
+  }
+
+  private serveReads(): void {
+    for (let i = 0; i < this.readsWaitingApply.length; ) {
+      const { index, handle } = this.readsWaitingApply[i];
+      if (this.sm.appliedIndex >= index) {
+        handle.outcome = { status: 'done', value: this.sm.get(handle.key) };
+        this.readsWaitingApply.splice(i, 1);
+      } else {
+        i += 1;
+      }
+    }
+  }
+
+  private maybeSnapshot(): void {
+    const applied = this.core.status().applied;
+    const lastSnapshot = this.storage.snapshot.index;
+    if (applied - lastSnapshot < this.options.snapshotEveryEntries) return;
+    const compactIndex = Math.max(lastSnapshot, applied - this.options.compactionMarginEntries);
+    const meta = this.core.snapshotTaken(applied, compactIndex);
+    this.storage.saveSnapshot(meta, this.sm.snapshot(), compactIndex);
+    this.hooks.snapshotTaken(this.id, applied);
+  }
+}

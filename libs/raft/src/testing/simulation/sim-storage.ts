@@ -1,0 +1,51 @@
+import type { Entry, HardState, Ready, SnapshotMeta } from '../../core/types';
+
+/**
+ * One node's disk in the simulation: what survived every crash. A Ready's writes become durable
+ * only when the simulated write completes (`commitReady`); a crash before that loses them whole,
+ * like a classic-level batch whose log record did not reach the disk.
+ */
+export class SimStorage {
+  hardState: HardState = { term: 0, vote: '', commit: 0 };
+  snapshot: SnapshotMeta;
+  snapshotData: Uint8Array;
+  /** Entries after the compaction point, contiguous. */
+  entries: Entry[] = [];
+
+  constructor(bootstrap: SnapshotMeta, bootstrapData: Uint8Array) {
+    this.snapshot = bootstrap;
+    this.snapshotData = bootstrapData;
+  }
+
+  /** Makes a Ready's hard state, snapshot and entries durable. */
+  commitReady(ready: Ready, snapshotData: Uint8Array | undefined): void {
+    if (ready.snapshot) {
+      if (snapshotData === undefined) throw new Error('a snapshot to install without its data');
+      this.snapshot = ready.snapshot;
+      this.snapshotData = snapshotData;
+      this.entries = this.entries.filter((e) => e.index > ready.snapshot!.index);
+      if (this.entries.length > 0 && this.entries[0].index !== ready.snapshot.index + 1) this.entries = [];
+    }
+    if (ready.hardState) this.hardState = { ...ready.hardState };
+    if (ready.entries.length > 0) {
+      const first = ready.entries[0].index;
+      this.entries = this.entries.filter((e) => e.index < first).concat(ready.entries);
+    }
+  }
+
+  /** A snapshot written by the node itself (temp file + fsync + rename: durable at once). */
+  saveSnapshot(meta: SnapshotMeta, data: Uint8Array, compactIndex: number): void {
+    this.snapshot = meta;
+    this.snapshotData = data;
+    this.entries = this.entries.filter((e) => e.index > compactIndex);
+  }
+
+  /** Entries to restart from: those after the snapshot, which must be contiguous from it. */
+  entriesAfterSnapshot(): Entry[] {
+    const after = this.entries.filter((e) => e.index > this.snapshot.index);
+    if (after.length > 0 && after[0].index !== this.snapshot.index + 1) {
+      throw new Error(`storage gap: snapshot at ${this.snapshot.index}, next entry ${after[0].index}`);
+    }
+    return after;
+  }
+}

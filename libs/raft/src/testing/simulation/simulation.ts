@@ -1,0 +1,383 @@
+import { SeededRandom } from '@xcron/testing';
+import { isVoter, voters } from '../../core/membership';
+import type { RaftStatus } from '../../core/raft';
+import type { ConfChange, Entry, InjectedBugs, Member, Membership, Message, NodeId } from '../../core/types';
+import { KvStateMachine } from './kv-state-machine';
+import { RELIABLE_NETWORK, SimNetwork, type NetworkFaults } from './sim-network';
+import { SimNode, type ProposalHandle, type ReadHandle } from './sim-node';
+import { SimStorage } from './sim-storage';
+import { SafetyChecker } from './safety-checker';
+
+export interface SimulationOptions {
+  /** Number of nodes, named n1…nN; all voters at bootstrap unless `initialVoters` says otherwise. */
+  nodes: number;
+  seed: number;
+  /** The first voters (default all): the others start as learners. */
+  initialVoters?: number;
+  tickMs?: number;
+  electionTicks?: number;
+  heartbeatTicks?: number;
+  network?: NetworkFaults;
+  diskLatencyMsMin?: number;
+  diskLatencyMsMax?: number;
+  snapshotEveryEntries?: number;
+  compactionMarginEntries?: number;
+  appendBytesMax?: number;
+  inflightCountMax?: number;
+  bugs?: InjectedBugs;
+  /** Lines of trace kept for a failure report. */
+  traceLines?: number;
+}
+
+/** How many times each kind of event happened: a run that never exercised a fault class proves little. */
+export interface SimulationCounts {
+  elections: number;
+  leaderChanges: number;
+  crashes: number;
+  restarts: number;
+  partitions: number;
+  snapshotsTaken: number;
+  snapshotsInstalled: number;
+  membershipChanges: number;
+  leaderTransfers: number;
+  messagesSent: number;
+  messagesDropped: number;
+  messagesDuplicated: number;
+}
+
+/** A failure of a safety property, carrying the seed and the trace that led to it. */
+export class SimulationFailure extends Error {
+  constructor(
+    readonly seed: number,
+    reason: string,
+    trace: readonly string[],
+  ) {
+    super(`simulation seed ${seed} failed: ${reason}\n--- last ${trace.length} trace lines ---\n${trace.join('\n')}`);
+    this.name = 'SimulationFailure';
+  }
+}
+
+/**
+ * A seeded, deterministic Raft cluster on simulated time, network and disks (the rafttest of
+ * libs/raft). Everything random comes from one PRNG, so a seed replays exactly.
+ *
+ * Time advances in 1 ms steps; nodes tick every `tickMs`. After every step the SafetyChecker
+ * checks election safety, log matching, leader completeness and state-machine safety; a violation
+ * throws a SimulationFailure naming the seed.
+ */
+export class Simulation {
+  readonly random: SeededRandom;
+  readonly network: SimNetwork;
+  readonly options: Required<Omit<SimulationOptions, 'bugs' | 'network' | 'initialVoters'>> & { bugs?: InjectedBugs };
+  nowMs = 0;
+  readonly ids: NodeId[];
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly storages = new Map<NodeId, SimStorage>();
+  private readonly crashed = new Set<NodeId>();
+  readonly checker: SafetyChecker;
+  readonly counts: SimulationCounts = {
+    elections: 0,
+    leaderChanges: 0,
+    crashes: 0,
+    restarts: 0,
+    partitions: 0,
+    snapshotsTaken: 0,
+    snapshotsInstalled: 0,
+    membershipChanges: 0,
+    leaderTransfers: 0,
+    messagesSent: 0,
+    messagesDropped: 0,
+    messagesDuplicated: 0,
+  };
+  private readonly trace: string[] = [];
+  private lastLeaderTerm = new Map<NodeId, string>();
+  /** Proposals abandoned by a crash of the node that held them: their outcome is unknown. */
+  readonly abandoned = new Set<ProposalHandle>();
+
+  constructor(options: SimulationOptions) {
+    this.options = {
+      tickMs: 10,
+      electionTicks: 10,
+      heartbeatTicks: 1,
+      diskLatencyMsMin: 1,
+      diskLatencyMsMax: 3,
+      snapshotEveryEntries: 64,
+      compactionMarginEntries: 8,
+      appendBytesMax: 64 * 1024,
+      inflightCountMax: 64,
+      traceLines: 200,
+      ...options,
+    };
+    this.random = new SeededRandom(options.seed);
+    this.network = new SimNetwork(this.random.fork(), options.network ?? RELIABLE_NETWORK, (message) =>
+      this.reportSnapshotDelivery(message, false),
+    );
+    this.ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+    const initialVoters = options.initialVoters ?? options.nodes;
+    const members: Member[] = this.ids.map((id, i) => ({ id, role: i < initialVoters ? 'voter' : 'learner', peerAddress: `${id}:8899` }));
+    const bootstrap = { index: 0, term: 0, membership: { members } };
+    const emptyState = new KvStateMachine().snapshot();
+    this.checker = new SafetyChecker((reason) => this.fail(reason));
+    for (const id of this.ids) {
+      this.storages.set(id, new SimStorage(bootstrap, emptyState));
+      this.startNode(id);
+    }
+  }
+
+  // ---- time ---------------------------------------------------------------------------------
+
+  /** Advances simulated time by one millisecond: ticks, deliveries, disk completions, checks. */
+  step(): void {
+    this.nowMs += 1;
+    const tickNow = this.nowMs % this.options.tickMs === 0;
+    for (const envelope of this.network.takeDue(this.nowMs)) {
+      const target = this.aliveNode(envelope.message.to);
+      if (target) target.receive(envelope.message, envelope.snapshotData);
+      this.reportSnapshotDelivery(envelope.message, target !== undefined);
+    }
+    for (const id of this.ids) {
+      const node = this.aliveNode(id);
+      if (node === undefined) continue;
+      if (tickNow) node.tick();
+      node.process(this.nowMs);
+    }
+    this.observe();
+  }
+
+  runFor(ms: number): void {
+    for (let i = 0; i < ms; i++) this.step();
+  }
+
+  /** Steps until `done()` or `maxMs` passed; returns whether `done()` became true. */
+  runUntil(done: () => boolean, maxMs: number): boolean {
+    for (let i = 0; i < maxMs; i++) {
+      if (done()) return true;
+      this.step();
+    }
+    return done();
+  }
+
+  // ---- faults -------------------------------------------------------------------------------
+
+  /** Kills `id`: its in-flight disk write survives whole or not at all, its memory is gone. */
+  crash(id: NodeId): void {
+    const node = this.aliveNode(id);
+    if (node === undefined) return;
+    node.crashDuringWrite(this.random.chance(0.5));
+    for (const handle of node.abandonProposals()) this.abandoned.add(handle);
+    this.nodes.delete(id);
+    this.crashed.add(id);
+    this.network.dropNode(id);
+    this.checker.nodeCrashed(id);
+    this.counts.crashes += 1;
+    this.log(`crash ${id}`);
+  }
+
+  restart(id: NodeId): void {
+    if (!this.crashed.has(id)) return;
+    this.crashed.delete(id);
+    this.startNode(id);
+    this.counts.restarts += 1;
+    this.log(`restart ${id} (term ${this.node(id).core.status().term})`);
+  }
+
+  /** Splits the cluster: no message crosses between the groups. */
+  partition(...groups: NodeId[][]): void {
+    this.network.heal();
+    for (const a of groups) {
+      for (const b of groups) {
+        if (a === b) continue;
+        for (const from of a) for (const to of b) this.network.cutLink(from, to);
+      }
+    }
+    this.counts.partitions += 1;
+    this.log(`partition ${groups.map((g) => `{${g.join(',')}}`).join(' | ')}`);
+  }
+
+  /** Cuts one direction only: `from` can no longer reach `to`, but hears from it. */
+  cutOneWay(from: NodeId, to: NodeId): void {
+    this.network.cutLink(from, to);
+    this.counts.partitions += 1;
+    this.log(`cut ${from} -> ${to}`);
+  }
+
+  /** Cuts `id` off from everyone, both ways. */
+  isolate(id: NodeId): void {
+    this.partition([id], this.ids.filter((other) => other !== id));
+  }
+
+  heal(): void {
+    if (this.network.partitioned) this.log('heal');
+    this.network.heal();
+  }
+
+  // ---- clients ------------------------------------------------------------------------------
+
+  propose(id: NodeId, data: Uint8Array): ProposalHandle {
+    const node = this.aliveNode(id);
+    if (node === undefined) return { outcome: { status: 'rejected', reason: `${id} is down` } };
+    return node.propose(data);
+  }
+
+  read(id: NodeId, key: string): ReadHandle {
+    const node = this.aliveNode(id);
+    if (node === undefined) return { key, outcome: { status: 'rejected', reason: `${id} is down` } };
+    return node.read(key);
+  }
+
+  proposeConfChange(change: ConfChange): boolean {
+    const leader = this.leader();
+    if (leader === undefined) return false;
+    try {
+      leader.core.proposeConfChange(change);
+      this.log(`propose ${change.type} ${change.nodeId} on ${leader.id}`);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  transferLeadership(to: NodeId): boolean {
+    const leader = this.leader();
+    if (leader === undefined || leader.id === to) return false;
+    try {
+      leader.core.transferLeadership(to);
+      this.counts.leaderTransfers += 1;
+      this.log(`transfer leadership ${leader.id} -> ${to}`);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // ---- inspection ---------------------------------------------------------------------------
+
+  node(id: NodeId): SimNode {
+    const node = this.nodes.get(id);
+    if (node === undefined) throw new Error(`${id} is down`);
+    return node;
+  }
+
+  aliveNode(id: NodeId): SimNode | undefined {
+    return this.nodes.get(id);
+  }
+
+  isAlive(id: NodeId): boolean {
+    return this.nodes.has(id);
+  }
+
+  aliveIds(): NodeId[] {
+    return this.ids.filter((id) => this.nodes.has(id));
+  }
+
+  status(id: NodeId): RaftStatus {
+    return this.node(id).core.status();
+  }
+
+  /** The live leader with the highest term, if any. */
+  leader(): SimNode | undefined {
+    let best: SimNode | undefined;
+    for (const node of this.nodes.values()) {
+      const status = node.core.status();
+      if (status.role !== 'leader') continue;
+      if (best === undefined || status.term > best.core.status().term) best = node;
+    }
+    return best;
+  }
+
+  /** The membership the current leader (or any live node) works with. */
+  membership(): Membership {
+    return (this.leader() ?? [...this.nodes.values()][0]).core.status().membership;
+  }
+
+  voters(): NodeId[] {
+    return voters(this.membership());
+  }
+
+  isVoter(id: NodeId): boolean {
+    return isVoter(this.membership(), id);
+  }
+
+  appliedEntries(id: NodeId): Entry[] {
+    return this.checker.appliedBy(id);
+  }
+
+  traceTail(): string[] {
+    return [...this.trace];
+  }
+
+  log(line: string): void {
+    this.trace.push(`t=${this.nowMs} ${line}`);
+    if (this.trace.length > this.options.traceLines) this.trace.shift();
+  }
+
+  fail(reason: string): never {
+    throw new SimulationFailure(this.options.seed, reason, this.trace);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private startNode(id: NodeId): void {
+    const storage = this.storages.get(id)!;
+    const node = new SimNode(
+      {
+        id,
+        electionTicks: this.options.electionTicks,
+        heartbeatTicks: this.options.heartbeatTicks,
+        diskLatencyMsMin: this.options.diskLatencyMsMin,
+        diskLatencyMsMax: this.options.diskLatencyMsMax,
+        snapshotEveryEntries: this.options.snapshotEveryEntries,
+        compactionMarginEntries: this.options.compactionMarginEntries,
+        appendBytesMax: this.options.appendBytesMax,
+        inflightCountMax: this.options.inflightCountMax,
+        bugs: this.options.bugs,
+      },
+      storage,
+      this.random.fork(),
+      {
+        send: (message, data) => this.network.send(message, this.nowMs, data),
+        applied: (node, entry) => this.checker.applied(node, entry),
+        snapshotInstalled: (node, index) => {
+          this.counts.snapshotsInstalled += 1;
+          this.checker.snapshotInstalled(node, index);
+          this.log(`${node} installed snapshot ${index}`);
+        },
+        snapshotTaken: () => {
+          this.counts.snapshotsTaken += 1;
+        },
+      },
+    );
+    this.nodes.set(id, node);
+    this.checker.nodeStarted(id, node.sm.appliedIndex);
+  }
+
+  /** Tells a leader whether the snapshot it sent arrived (the driver's job in a real node). */
+  private reportSnapshotDelivery(message: Message, delivered: boolean): void {
+    if (message.type !== 'snapshot') return;
+    this.aliveNode(message.from)?.core.reportSnapshot(message.to, delivered);
+  }
+
+  private observe(): void {
+    const sent = this.network.counts;
+    this.counts.messagesSent = sent.sent;
+    this.counts.messagesDropped = sent.dropped;
+    this.counts.messagesDuplicated = sent.duplicated;
+    for (const node of this.nodes.values()) {
+      const status = node.core.status();
+      node.core.checkInvariants();
+      const key = `${status.role}@${status.term}`;
+      if (this.lastLeaderTerm.get(node.id) !== key) {
+        this.lastLeaderTerm.set(node.id, key);
+        if (status.role === 'candidate') this.counts.elections += 1;
+        if (status.role === 'leader') {
+          this.counts.leaderChanges += 1;
+          this.log(`${node.id} is leader of term ${status.term}`);
+        }
+      }
+      this.checker.observe(node, status);
+    }
+    if (this.checker.membershipChangesCommitted > this.counts.membershipChanges) {
+      this.counts.membershipChanges = this.checker.membershipChangesCommitted;
+    }
+  }
+}

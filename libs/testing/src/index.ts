@@ -1,0 +1,5 @@
+/**
+ * Test-only helpers shared by the libraries' specs and simulations (`@xcron/testing`). Nothing in
+ * production code may import this.
+ */
+export { SeededRandom } from './seeded-random';
