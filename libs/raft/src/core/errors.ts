@@ -3,7 +3,9 @@ import type { NodeId } from './types';
 /** The node is not the leader; `leaderId` is the one it knows of ('' when none). */
 export class NotLeaderError extends Error {
   constructor(readonly leaderId: NodeId) {
-    super(leaderId ? `not the leader; the leader is ${leaderId}` : 'not the leader; no leader is known');
+    super(
+      leaderId ? `not the leader; the leader is ${leaderId}` : 'not the leader; no leader is known',
+    );
     this.name = 'NotLeaderError';
   }
 }

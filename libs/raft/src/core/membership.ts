@@ -34,7 +34,8 @@ export function applyConfChange(membership: Membership, change: ConfChange): Mem
       return sorted([...others, { ...existing, role: 'voter' }]);
     case 'remove-node':
       if (!existing) return `${change.nodeId} is not a member`;
-      if (existing.role === 'voter' && voters(membership).length === 1) return 'cannot remove the last voter';
+      if (existing.role === 'voter' && voters(membership).length === 1)
+        return 'cannot remove the last voter';
       return sorted(others);
   }
 }

@@ -10,7 +10,10 @@ export function majorityIndex(voters: readonly NodeId[], matchOf: (id: NodeId) =
 export type VoteOutcome = 'won' | 'lost' | 'pending';
 
 /** Tally of an election among `voters`: won on a majority of grants, lost on a majority of rejections. */
-export function tallyVotes(voters: readonly NodeId[], votes: ReadonlyMap<NodeId, boolean>): VoteOutcome {
+export function tallyVotes(
+  voters: readonly NodeId[],
+  votes: ReadonlyMap<NodeId, boolean>,
+): VoteOutcome {
   const quorum = Math.floor(voters.length / 2) + 1;
   let granted = 0;
   let rejected = 0;
@@ -24,7 +27,10 @@ export function tallyVotes(voters: readonly NodeId[], votes: ReadonlyMap<NodeId,
   return 'pending';
 }
 
-export function isQuorum(voters: readonly NodeId[], acknowledged: (id: NodeId) => boolean): boolean {
+export function isQuorum(
+  voters: readonly NodeId[],
+  acknowledged: (id: NodeId) => boolean,
+): boolean {
   const quorum = Math.floor(voters.length / 2) + 1;
   return voters.filter(acknowledged).length >= quorum;
 }

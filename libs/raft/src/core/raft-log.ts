@@ -20,6 +20,8 @@ export class RaftLog {
   applied = 0;
   /** Last index persisted by the driver. */
   stable = 0;
+  /** A snapshot replaced the log and the state machine has not installed it yet. */
+  snapshotPending = false;
 
   get firstIndex(): number {
     return this.baseIndex + 1;
@@ -61,7 +63,10 @@ export class RaftLog {
   /** Leader side: appends new entries at the end. */
   appendAsLeader(entries: Entry[]): void {
     for (const entry of entries) {
-      assert(entry.index === this.lastIndex + 1, `leader appends ${entry.index} after ${this.lastIndex}`);
+      assert(
+        entry.index === this.lastIndex + 1,
+        `leader appends ${entry.index} after ${this.lastIndex}`,
+      );
       this.entries.push(entry);
     }
   }
@@ -71,14 +76,23 @@ export class RaftLog {
    * conflicting suffix. Returns the index of the last new entry, or undefined when the previous
    * entry does not match. Returns the truncation point (or undefined) in `truncatedFrom`.
    */
-  tryAppend(prevIndex: number, prevTerm: number, entries: readonly Entry[]): { lastNewIndex: number; truncatedFrom?: number } | undefined {
+  tryAppend(
+    prevIndex: number,
+    prevTerm: number,
+    entries: readonly Entry[],
+  ): { lastNewIndex: number; truncatedFrom?: number } | undefined {
     if (!this.matchTerm(prevIndex, prevTerm)) return undefined;
     const lastNewIndex = prevIndex + entries.length;
-    const conflict = entries.find((entry) => entry.index > this.baseIndex && this.termAt(entry.index) !== entry.term);
+    const conflict = entries.find(
+      (entry) => entry.index > this.baseIndex && this.termAt(entry.index) !== entry.term,
+    );
     if (conflict === undefined) return { lastNewIndex };
     let truncatedFrom: number | undefined;
     if (conflict.index <= this.lastIndex) {
-      assert(conflict.index > this.committed, `conflict at ${conflict.index} below commit ${this.committed}`);
+      assert(
+        conflict.index > this.committed,
+        `conflict at ${conflict.index} below commit ${this.committed}`,
+      );
       this.entries.length = conflict.index - this.baseIndex - 1;
       this.stable = Math.min(this.stable, conflict.index - 1);
       truncatedFrom = conflict.index;
@@ -160,12 +174,27 @@ export class RaftLog {
     this.baseTerm = term;
     this.committed = index;
     this.stable = index;
-    // The driver installs the snapshot before it applies anything else: the state machine is then at `index`.
+    // `applied` stays where the state machine is until the driver installed the snapshot.
+    this.snapshotPending = true;
+  }
+
+  /**
+   * The driver installed a snapshot at `index`: the state machine is there now. Another snapshot
+   * may have been restored since (`newerPending`), which still waits for its turn.
+   */
+  snapshotInstalled(index: number, newerPending: boolean): void {
+    this.snapshotPending = newerPending;
     this.applied = index;
   }
 
   /** Loads what the driver persisted (restart). */
-  load(baseIndex: number, baseTerm: number, entries: readonly Entry[], committed: number, applied: number): void {
+  load(
+    baseIndex: number,
+    baseTerm: number,
+    entries: readonly Entry[],
+    committed: number,
+    applied: number,
+  ): void {
     this.baseIndex = baseIndex;
     this.baseTerm = baseTerm;
     this.entries = [...entries];
@@ -177,10 +206,22 @@ export class RaftLog {
   }
 
   checkInvariants(): void {
-    assert(this.baseIndex <= this.applied, `applied ${this.applied} below base ${this.baseIndex}`);
-    assert(this.applied <= this.committed, `applied ${this.applied} beyond commit ${this.committed}`);
-    assert(this.committed <= this.lastIndex, `commit ${this.committed} beyond last ${this.lastIndex}`);
-    assert(this.stable >= this.baseIndex && this.stable <= this.lastIndex, `stable ${this.stable} out of range`);
+    assert(
+      this.snapshotPending || this.baseIndex <= this.applied,
+      `applied ${this.applied} below base ${this.baseIndex}`,
+    );
+    assert(
+      this.applied <= this.committed,
+      `applied ${this.applied} beyond commit ${this.committed}`,
+    );
+    assert(
+      this.committed <= this.lastIndex,
+      `commit ${this.committed} beyond last ${this.lastIndex}`,
+    );
+    assert(
+      this.stable >= this.baseIndex && this.stable <= this.lastIndex,
+      `stable ${this.stable} out of range`,
+    );
     let previousTerm = this.baseTerm;
     for (let i = 0; i < this.entries.length; i++) {
       const entry = this.entries[i];

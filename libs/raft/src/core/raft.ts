@@ -82,11 +82,22 @@ export interface RaftStatus {
   membership: Membership;
   progress: Map<NodeId, ProgressStatus>;
   leadTransferee: NodeId;
+  /** Index of a snapshot received from the leader that the driver has not installed yet (0: none). */
+  pendingSnapshotIndex: number;
 }
 
 type CampaignKind = 'pre-vote' | 'election' | 'transfer';
 
 const TRANSFER_CONTEXT = 'transfer';
+
+/** A leader's messages that do not depend on its pending disk write (see Ready.messages). */
+const SENDABLE_BEFORE_PERSIST = new Set<MessageType>([
+  MessageType.Append,
+  MessageType.Heartbeat,
+  MessageType.Snapshot,
+  MessageType.TimeoutNow,
+  MessageType.ReadIndexResp,
+]);
 
 const DEFAULTS = {
   electionTicks: 10,
@@ -137,6 +148,7 @@ export class RaftCore {
   private pendingReadIndexes: Array<{ from: NodeId; context: string }> = [];
 
   private messages: Message[] = [];
+  private messagesAfterPersist: Message[] = [];
   private readStates: ReadState[] = [];
   private pendingSnapshot: SnapshotMeta | undefined;
   private broadcastEntries = false;
@@ -148,13 +160,24 @@ export class RaftCore {
 
   constructor(options: RaftOptions, start: RaftStartState) {
     this.id = options.id;
-    this.options = { ...DEFAULTS, preVote: true, checkQuorum: true, ...options } as Required<Omit<RaftOptions, 'bugs'>>;
+    this.options = { ...DEFAULTS, preVote: true, checkQuorum: true, ...options } as Required<
+      Omit<RaftOptions, 'bugs'>
+    >;
     this.bugs = options.bugs ?? {};
-    assert(this.options.heartbeatTicks < this.options.electionTicks, 'heartbeat ticks must be below election ticks');
+    assert(
+      this.options.heartbeatTicks < this.options.electionTicks,
+      'heartbeat ticks must be below election ticks',
+    );
     const { hardState, snapshot, entries } = start;
     this.snapshotMeta = snapshot;
     this.memberships = new MembershipHistory(snapshot.index, snapshot.membership);
-    this.log.load(snapshot.index, snapshot.term, entries, hardState.commit, start.applied ?? snapshot.index);
+    this.log.load(
+      snapshot.index,
+      snapshot.term,
+      entries,
+      hardState.commit,
+      start.applied ?? snapshot.index,
+    );
     for (const entry of entries) this.noteConfEntry(entry);
     this.term = hardState.term;
     this.vote = hardState.vote;
@@ -189,7 +212,9 @@ export class RaftCore {
     }
     const next = applyConfChange(this.memberships.current, change);
     if (typeof next === 'string') throw new InvalidConfChangeError(next);
-    const { firstIndex, term } = this.appendProposal([{ type: EntryType.ConfChange, data: encodeConfChange(change) }]);
+    const { firstIndex, term } = this.appendProposal([
+      { type: EntryType.ConfChange, data: encodeConfChange(change) },
+    ]);
     return { index: firstIndex, term };
   }
 
@@ -212,7 +237,8 @@ export class RaftCore {
   transferLeadership(to: NodeId): void {
     this.requireLeader();
     if (to === this.id) return;
-    if (!isVoter(this.memberships.current, to)) throw new InvalidConfChangeError(`${to} is not a voter`);
+    if (!isVoter(this.memberships.current, to))
+      throw new InvalidConfChangeError(`${to} is not a voter`);
     if (this.leadTransferee === to) return;
     this.leadTransferee = to;
     this.electionElapsed = 0; // the transfer must finish within one election timeout
@@ -289,13 +315,14 @@ export class RaftCore {
     if (this.role === 'leader' && (this.broadcastEntries || this.broadcastCommit)) return true;
     return (
       this.messages.length > 0 ||
+      this.messagesAfterPersist.length > 0 ||
       this.readStates.length > 0 ||
       this.pendingSnapshot !== undefined ||
       this.membershipChanged ||
       this.log.unstableEntries().length > 0 ||
       !sameHardState(this.hardState(), this.previousHardState) ||
       !sameSoftState(this.softState(), this.previousSoftState) ||
-      this.log.committed > this.log.applied && this.applyLimit() > this.log.applied
+      (this.log.committed > this.log.applied && this.applyLimit() > this.log.applied)
     );
   }
 
@@ -306,8 +333,11 @@ export class RaftCore {
     const softState = this.softState();
     const ready: Ready = {
       entries: this.log.unstableEntries(),
-      committedEntries: this.pendingSnapshot ? [] : this.log.toApply(this.applyLimit(), this.options.applyBytesMax),
+      committedEntries: this.pendingSnapshot
+        ? []
+        : this.log.toApply(this.applyLimit(), this.options.applyBytesMax),
       messages: this.messages,
+      messagesAfterPersist: this.messagesAfterPersist,
       readStates: this.readStates,
     };
     if (!sameHardState(hardState, this.previousHardState)) {
@@ -321,6 +351,7 @@ export class RaftCore {
     if (this.pendingSnapshot) ready.snapshot = this.pendingSnapshot;
     if (this.membershipChanged) ready.membership = this.memberships.current;
     this.messages = [];
+    this.messagesAfterPersist = [];
     this.readStates = [];
     this.membershipChanged = false;
     this.outstanding = ready;
@@ -331,7 +362,11 @@ export class RaftCore {
   advance(ready: Ready): void {
     assert(this.outstanding === ready, 'advance() of a Ready that is not the outstanding one');
     this.outstanding = undefined;
-    if (ready.snapshot) this.pendingSnapshot = undefined;
+    if (ready.snapshot) {
+      const newerPending = this.pendingSnapshot !== ready.snapshot;
+      if (!newerPending) this.pendingSnapshot = undefined;
+      this.log.snapshotInstalled(ready.snapshot.index, newerPending);
+    }
     for (let i = ready.entries.length - 1; i >= 0; i--) {
       const entry = ready.entries[i];
       if (this.log.termAt(entry.index) === entry.term) {
@@ -351,7 +386,12 @@ export class RaftCore {
   status(): RaftStatus {
     const progress = new Map<NodeId, ProgressStatus>();
     for (const [id, p] of this.progress) {
-      progress.set(id, { match: p.match, next: p.next, state: p.state, recentActive: p.recentActive });
+      progress.set(id, {
+        match: p.match,
+        next: p.next,
+        state: p.state,
+        recentActive: p.recentActive,
+      });
     }
     return {
       id: this.id,
@@ -366,6 +406,7 @@ export class RaftCore {
       membership: this.memberships.current,
       progress,
       leadTransferee: this.leadTransferee,
+      pendingSnapshotIndex: this.pendingSnapshot?.index ?? 0,
     };
   }
 
@@ -375,7 +416,8 @@ export class RaftCore {
 
   checkInvariants(): void {
     this.log.checkInvariants();
-    if (this.role === 'leader') assert(this.leaderId === this.id, 'a leader that does not know itself as leader');
+    if (this.role === 'leader')
+      assert(this.leaderId === this.id, 'a leader that does not know itself as leader');
   }
 
   // ---- term rules ---------------------------------------------------------------------------
@@ -385,19 +427,30 @@ export class RaftCore {
     const isVoteRequest = m.type === MessageType.Vote || m.type === MessageType.PreVote;
     if (isVoteRequest) {
       const forced = m.context === TRANSFER_CONTEXT;
-      const inLease = this.options.checkQuorum && this.leaderId !== NO_NODE && this.electionElapsed < this.options.electionTicks;
+      const inLease =
+        this.options.checkQuorum &&
+        this.leaderId !== NO_NODE &&
+        this.electionElapsed < this.options.electionTicks;
       // Check-quorum lease: while a leader is known to be alive, a disruptive candidate is ignored.
       if (!forced && inLease) return false;
     }
     if (m.type === MessageType.PreVote) return true; // a pre-vote never changes our term
     if (m.type === MessageType.PreVoteResp && !m.reject) return true; // our own future term, granted
-    const leader = m.type === MessageType.Append || m.type === MessageType.Heartbeat || m.type === MessageType.Snapshot ? m.from : NO_NODE;
+    const leader =
+      m.type === MessageType.Append ||
+      m.type === MessageType.Heartbeat ||
+      m.type === MessageType.Snapshot
+        ? m.from
+        : NO_NODE;
     this.becomeFollower(m.term, leader);
     return true;
   }
 
   private stepLowerTerm(m: Message): void {
-    if ((this.options.checkQuorum || this.options.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.Append)) {
+    if (
+      (this.options.checkQuorum || this.options.preVote) &&
+      (m.type === MessageType.Heartbeat || m.type === MessageType.Append)
+    ) {
       // A stale leader cut off by a partition learns our term and steps down.
       this.send({ type: MessageType.AppendResp, to: m.from, term: this.term });
     } else if (m.type === MessageType.PreVote) {
@@ -587,13 +640,21 @@ export class RaftCore {
   private handleAppend(m: Message): void {
     const prevIndex = m.logIndex ?? 0;
     if (prevIndex < this.log.committed) {
-      this.send({ type: MessageType.AppendResp, to: m.from, term: this.term, logIndex: this.log.committed });
+      this.send({
+        type: MessageType.AppendResp,
+        to: m.from,
+        term: this.term,
+        logIndex: this.log.committed,
+      });
       return;
     }
     const entries = m.entries ?? [];
     const result = this.log.tryAppend(prevIndex, m.logTerm ?? 0, entries);
     if (result === undefined) {
-      const hint = this.log.findConflictByTerm(Math.min(prevIndex, this.log.lastIndex), m.logTerm ?? 0);
+      const hint = this.log.findConflictByTerm(
+        Math.min(prevIndex, this.log.lastIndex),
+        m.logTerm ?? 0,
+      );
       this.send({
         type: MessageType.AppendResp,
         to: m.from,
@@ -612,7 +673,12 @@ export class RaftCore {
       if (entry.index > this.memberships.lastChangeIndex) this.noteConfEntry(entry);
     }
     this.log.commitTo(Math.min(m.commit ?? 0, result.lastNewIndex));
-    this.send({ type: MessageType.AppendResp, to: m.from, term: this.term, logIndex: result.lastNewIndex });
+    this.send({
+      type: MessageType.AppendResp,
+      to: m.from,
+      term: this.term,
+      logIndex: result.lastNewIndex,
+    });
   }
 
   private handleHeartbeat(m: Message): void {
@@ -624,13 +690,23 @@ export class RaftCore {
     const snapshot = m.snapshot;
     assert(snapshot !== undefined, 'a Snapshot message without its snapshot');
     if (snapshot.index <= this.log.committed) {
-      this.send({ type: MessageType.AppendResp, to: m.from, term: this.term, logIndex: this.log.committed });
+      this.send({
+        type: MessageType.AppendResp,
+        to: m.from,
+        term: this.term,
+        logIndex: this.log.committed,
+      });
       return;
     }
     if (this.log.matchTerm(snapshot.index, snapshot.term)) {
       // We already hold the snapshot's last entry: fast-forward the commit instead of restoring.
       this.log.commitTo(snapshot.index);
-      this.send({ type: MessageType.AppendResp, to: m.from, term: this.term, logIndex: this.log.lastIndex });
+      this.send({
+        type: MessageType.AppendResp,
+        to: m.from,
+        term: this.term,
+        logIndex: this.log.lastIndex,
+      });
       return;
     }
     this.log.restore(snapshot.index, snapshot.term);
@@ -638,7 +714,12 @@ export class RaftCore {
     this.membershipChanged = true;
     this.snapshotMeta = snapshot;
     this.pendingSnapshot = snapshot;
-    this.send({ type: MessageType.AppendResp, to: m.from, term: this.term, logIndex: snapshot.index });
+    this.send({
+      type: MessageType.AppendResp,
+      to: m.from,
+      term: this.term,
+      logIndex: snapshot.index,
+    });
   }
 
   /** A membership entry takes effect as soon as it is in the log. */
@@ -673,7 +754,10 @@ export class RaftCore {
 
   /** Check-quorum: did a majority answer since the last round? Resets the marks for the next one. */
   private quorumActive(): boolean {
-    const active = isQuorum(voters(this.memberships.current), (id) => id === this.id || this.progress.get(id)?.recentActive === true);
+    const active = isQuorum(
+      voters(this.memberships.current),
+      (id) => id === this.id || this.progress.get(id)?.recentActive === true,
+    );
     for (const [id, progress] of this.progress) progress.recentActive = id === this.id;
     return active;
   }
@@ -716,7 +800,8 @@ export class RaftCore {
     } else if (progress.state === 'replicate') progress.inflights.freeLE(index);
     this.maybeCommit();
     this.broadcastEntries = true;
-    if (m.from === this.leadTransferee && progress.match === this.log.lastIndex) this.sendTimeoutNow(m.from);
+    if (m.from === this.leadTransferee && progress.match === this.log.lastIndex)
+      this.sendTimeoutNow(m.from);
   }
 
   private handleHeartbeatResp(m: Message, progress: Progress): void {
@@ -732,7 +817,8 @@ export class RaftCore {
     const acks = this.readOnly.recvAck(m.from, m.context);
     if (acks === undefined) return;
     if (!isQuorum(voters(this.memberships.current), (id) => id === this.id || acks.has(id))) return;
-    for (const request of this.readOnly.advance(m.context)) this.answerRead(request.from, request.context, request.index);
+    for (const request of this.readOnly.advance(m.context))
+      this.answerRead(request.from, request.context, request.index);
   }
 
   private handleReadIndex(from: NodeId, context: string): void {
@@ -750,27 +836,50 @@ export class RaftCore {
 
   private answerRead(from: NodeId, context: string, index: number): void {
     if (from === this.id) this.readStates.push({ index, context });
-    else this.send({ type: MessageType.ReadIndexResp, to: from, term: this.term, logIndex: index, context });
+    else
+      this.send({
+        type: MessageType.ReadIndexResp,
+        to: from,
+        term: this.term,
+        logIndex: index,
+        context,
+      });
   }
 
   private committedInCurrentTerm(): boolean {
     return this.log.termAt(this.log.committed) === this.term;
   }
 
-  private appendProposal(entries: Array<{ type: EntryType; data: Uint8Array }>, internal = false): { firstIndex: number; term: number } {
+  private appendProposal(
+    entries: Array<{ type: EntryType; data: Uint8Array }>,
+    internal = false,
+  ): { firstIndex: number; term: number } {
     if (!internal) {
       this.requireLeader();
-      if (this.leadTransferee !== NO_NODE) throw new ProposalDroppedError(`leadership is being transferred to ${this.leadTransferee}`);
-      if (!isVoter(this.memberships.current, this.id)) throw new ProposalDroppedError('this leader is being removed from the cluster');
+      if (this.leadTransferee !== NO_NODE)
+        throw new ProposalDroppedError(`leadership is being transferred to ${this.leadTransferee}`);
+      if (!isVoter(this.memberships.current, this.id))
+        throw new ProposalDroppedError('this leader is being removed from the cluster');
     }
     let bytes = 0;
     for (const entry of entries) bytes += entry.data.length;
-    if (!internal && this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.options.uncommittedBytesMax) {
-      throw new ProposalDroppedError(`${this.uncommittedBytes} bytes are proposed but not committed yet`);
+    if (
+      !internal &&
+      this.uncommittedBytes > 0 &&
+      this.uncommittedBytes + bytes > this.options.uncommittedBytesMax
+    ) {
+      throw new ProposalDroppedError(
+        `${this.uncommittedBytes} bytes are proposed but not committed yet`,
+      );
     }
     this.uncommittedBytes += bytes;
     const firstIndex = this.log.lastIndex + 1;
-    const full: Entry[] = entries.map((e, i) => ({ index: firstIndex + i, term: this.term, type: e.type, data: e.data }));
+    const full: Entry[] = entries.map((e, i) => ({
+      index: firstIndex + i,
+      term: this.term,
+      type: e.type,
+      data: e.data,
+    }));
     this.log.appendAsLeader(full);
     for (const entry of full) {
       this.noteConfEntry(entry);
@@ -795,12 +904,17 @@ export class RaftCore {
 
   private maybeCommit(): void {
     const voterIds = voters(this.memberships.current);
-    const index = majorityIndex(voterIds, (id) => (id === this.id ? this.selfMatch() : this.progress.get(id)?.match ?? 0));
+    const index = majorityIndex(voterIds, (id) =>
+      id === this.id ? this.selfMatch() : (this.progress.get(id)?.match ?? 0),
+    );
     if (index <= this.log.committed) return;
     // Figure 8: only an entry of the current term is committed by counting replicas.
     if (!this.bugs.commitPreviousTermEntries && this.log.termAt(index) !== this.term) return;
     const firstInTerm = !this.committedInCurrentTerm();
-    this.uncommittedBytes = Math.max(0, this.uncommittedBytes - this.bytesBetween(this.log.committed, index));
+    this.uncommittedBytes = Math.max(
+      0,
+      this.uncommittedBytes - this.bytesBetween(this.log.committed, index),
+    );
     this.log.commitTo(index);
     this.broadcastCommit = true;
     if (firstInTerm && this.committedInCurrentTerm()) {
@@ -808,14 +922,18 @@ export class RaftCore {
       this.pendingReadIndexes = [];
       for (const request of pending) this.handleReadIndex(request.from, request.context);
     }
-    if (!isVoter(this.memberships.current, this.id) && this.pendingConfIndex <= this.log.committed) {
+    if (
+      !isVoter(this.memberships.current, this.id) &&
+      this.pendingConfIndex <= this.log.committed
+    ) {
       this.stepDownAfterRemoval();
     }
   }
 
   private bytesBetween(fromExclusive: number, toInclusive: number): number {
     let bytes = 0;
-    for (let i = fromExclusive + 1; i <= toInclusive; i++) bytes += this.log.entryAt(i)?.data.length ?? 0;
+    for (let i = fromExclusive + 1; i <= toInclusive; i++)
+      bytes += this.log.entryAt(i)?.data.length ?? 0;
     return bytes;
   }
 
@@ -847,7 +965,14 @@ export class RaftCore {
     for (const id of [...this.progress.keys()]) if (!ids.has(id)) this.progress.delete(id);
     for (const id of ids) {
       if (!this.progress.has(id)) {
-        this.progress.set(id, new Progress(this.log.lastIndex, this.options.inflightCountMax, this.options.inflightBytesMax));
+        this.progress.set(
+          id,
+          new Progress(
+            this.log.lastIndex,
+            this.options.inflightCountMax,
+            this.options.inflightBytesMax,
+          ),
+        );
       }
     }
   }
@@ -878,10 +1003,21 @@ export class RaftCore {
       this.sendSnapshot(to, progress);
       return false;
     }
-    const entries = progress.next <= this.log.lastIndex ? this.log.slice(progress.next, this.log.lastIndex, this.options.appendBytesMax) : [];
+    const entries =
+      progress.next <= this.log.lastIndex
+        ? this.log.slice(progress.next, this.log.lastIndex, this.options.appendBytesMax)
+        : [];
     let bytes = 0;
     for (const entry of entries) bytes += entry.data.length;
-    this.send({ type: MessageType.Append, to, term: this.term, logIndex: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
+    this.send({
+      type: MessageType.Append,
+      to,
+      term: this.term,
+      logIndex: prevIndex,
+      logTerm: prevTerm,
+      entries,
+      commit: this.log.committed,
+    });
     progress.sentEntries(prevIndex + entries.length, bytes, entries.length);
     return true;
   }
@@ -896,7 +1032,13 @@ export class RaftCore {
   private broadcastHeartbeat(context: string | undefined): void {
     for (const [id, progress] of this.progress) {
       if (id === this.id) continue;
-      this.send({ type: MessageType.Heartbeat, to: id, term: this.term, commit: Math.min(progress.match, this.log.committed), context });
+      this.send({
+        type: MessageType.Heartbeat,
+        to: id,
+        term: this.term,
+        commit: Math.min(progress.match, this.log.committed),
+        context,
+      });
     }
   }
 
@@ -905,7 +1047,9 @@ export class RaftCore {
   }
 
   private send(message: Omit<Message, 'from'> & { from?: NodeId }): void {
-    this.messages.push({ ...message, from: this.id } as Message);
+    const full = { ...message, from: this.id } as Message;
+    if (this.role === 'leader' && SENDABLE_BEFORE_PERSIST.has(full.type)) this.messages.push(full);
+    else this.messagesAfterPersist.push(full);
   }
 
   private hardState(): HardState {

@@ -37,7 +37,9 @@ export class ReadOnlyQueue {
   advance(context: string): ReadRequest[] {
     const position = this.order.indexOf(context);
     if (position < 0) return [];
-    const released = this.order.splice(0, position + 1).map((c) => this.byContext.get(c) as ReadRequest);
+    const released = this.order
+      .splice(0, position + 1)
+      .map((c) => this.byContext.get(c) as ReadRequest);
     for (const request of released) this.byContext.delete(request.context);
     return released;
   }

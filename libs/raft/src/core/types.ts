@@ -114,9 +114,11 @@ export interface SoftState {
 }
 
 /**
- * Work for the driver. Contract: persist `hardState`, `snapshot` and `entries` (replacing any stored
- * entries from `entries[0].index` on) durably, then send `messages`, then apply `committedEntries`
- * in order, then call `advance(ready)`. Only one Ready is outstanding at a time.
+ * Work for the driver. Contract: send `messages` (at once: they do not depend on this Ready's
+ * writes); persist `hardState`, `snapshot` and `entries` (replacing any stored entries from
+ * `entries[0].index` on) durably; then send `messagesAfterPersist`, apply `committedEntries` in
+ * order, and call `advance(ready)`. Only one Ready is outstanding at a time. A driver may also send
+ * everything after persisting, at the cost of latency.
  */
 export interface Ready {
   softState?: SoftState;
@@ -125,7 +127,14 @@ export interface Ready {
   snapshot?: SnapshotMeta;
   entries: Entry[];
   committedEntries: Entry[];
+  /**
+   * A leader's replication traffic (Append, Heartbeat, Snapshot, TimeoutNow, ReadIndexResp): safe to
+   * send before its own disk write completes (Raft thesis §10.2.1), since the leader counts its own
+   * log toward a commit only once persisted.
+   */
   messages: Message[];
+  /** Everything else (votes and their answers, acknowledgements): only after persisting. */
+  messagesAfterPersist: Message[];
   readStates: ReadState[];
   /** Set when the membership in effect changed (a configuration entry was appended or truncated). */
   membership?: Membership;

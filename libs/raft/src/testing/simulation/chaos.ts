@@ -1,5 +1,12 @@
 import type { SeededRandom } from '@xcron/testing';
-import { checkOperations, describeFailure, kvModel, type KvInput, type KvOperation } from '../linearizability';
+import {
+  checkOperations,
+  describeFailure,
+  kvModel,
+  type KvInput,
+  type KvOperation,
+} from '../linearizability';
+import { voters } from '../../core/membership';
 import { EntryType, type NodeId } from '../../core/types';
 import { encodeKvWrite } from './kv-state-machine';
 import type { ProposalHandle, ReadHandle } from './sim-node';
@@ -13,6 +20,10 @@ export interface ChaosOptions extends SimulationOptions {
   clientTimeoutMs?: number;
   /** Per-millisecond probabilities of each fault (0 disables it). */
   crashRate?: number;
+  /** Per-millisecond probability of crashing whoever leads (Figure 8 style churn). */
+  leaderCrashRate?: number;
+  /** Longest downtime of a crashed node. */
+  downtimeMsMax?: number;
   partitionRate?: number;
   membershipChangeRate?: number;
   transferRate?: number;
@@ -35,6 +46,8 @@ interface PendingOperation {
   callTime: number;
   deadline: number;
   target: NodeId;
+  /** After a refusal, the client waits a little before trying another node. */
+  retryAtMs: number;
   proposal?: ProposalHandle;
   read?: ReadHandle;
 }
@@ -66,8 +79,19 @@ export function runChaos(options: ChaosOptions): ChaosReport {
     const key = `k${random.nextInt(keys)}`;
     const roll = random.nextFloat();
     const input: KvInput =
-      roll < 0.4 ? { op: 'get', key } : roll < 0.7 ? { op: 'append', key, value: `${clientId}.${++valueCounter};` } : { op: 'put', key, value: `v${++valueCounter}` };
-    pending[clientId] = { clientId, input, callTime: sim.nowMs, deadline: sim.nowMs + timeoutMs, target: pickTarget(clientId) };
+      roll < 0.4
+        ? { op: 'get', key }
+        : roll < 0.7
+          ? { op: 'append', key, value: `${clientId}.${++valueCounter};` }
+          : { op: 'put', key, value: `v${++valueCounter}` };
+    pending[clientId] = {
+      clientId,
+      input,
+      callTime: sim.nowMs,
+      deadline: sim.nowMs + timeoutMs,
+      target: pickTarget(clientId),
+      retryAtMs: 0,
+    };
     issue(pending[clientId]!);
   };
 
@@ -79,17 +103,48 @@ export function runChaos(options: ChaosOptions): ChaosReport {
 
   const issue = (op: PendingOperation): void => {
     if (op.input.op === 'get') op.read = sim.read(op.target, op.input.key);
-    else op.proposal = sim.propose(op.target, encodeKvWrite({ op: op.input.op, key: op.input.key, value: op.input.value }));
+    else
+      op.proposal = sim.propose(
+        op.target,
+        encodeKvWrite({ op: op.input.op, key: op.input.key, value: op.input.value }),
+      );
   };
 
   const finish = (clientId: number, output: KvOperation['output'] | 'unknown'): void => {
     const op = pending[clientId]!;
+    if (op.input.op !== 'get')
+      sim.log(
+        `client ${clientId} ${op.input.op} ${op.input.key} ${op.input.value} via ${op.target}: ${output === 'unknown' ? 'unknown' : 'ok'}`,
+      );
     pending[clientId] = undefined;
     if (output === 'unknown') {
-      history.push({ clientId, input: op.input, callTime: op.callTime, returnTime: Infinity, outputUnknown: true });
+      history.push({
+        clientId,
+        input: op.input,
+        callTime: op.callTime,
+        returnTime: Infinity,
+        outputUnknown: true,
+      });
     } else {
-      history.push({ clientId, input: op.input, output: output as never, callTime: op.callTime, returnTime: sim.nowMs });
+      history.push({
+        clientId,
+        input: op.input,
+        output: output as never,
+        callTime: op.callTime,
+        returnTime: sim.nowMs,
+      });
     }
+  };
+
+  const retry = (op: PendingOperation, clientId: number): void => {
+    if (op.retryAtMs === 0) {
+      op.retryAtMs = sim.nowMs + 1 + random.nextInt(10);
+      return;
+    }
+    if (sim.nowMs < op.retryAtMs) return;
+    op.retryAtMs = 0;
+    op.target = pickTarget(clientId);
+    issue(op);
   };
 
   const pollClient = (clientId: number): void => {
@@ -106,8 +161,7 @@ export function runChaos(options: ChaosOptions): ChaosReport {
       } else if (sim.nowMs >= op.deadline) {
         pending[clientId] = undefined; // a read that never answered changed nothing: leave it out
       } else if (outcome.status === 'rejected' || !sim.isAlive(op.target)) {
-        op.target = pickTarget(clientId);
-        issue(op);
+        retry(op, clientId);
       }
       return;
     }
@@ -116,7 +170,12 @@ export function runChaos(options: ChaosOptions): ChaosReport {
     if (outcome.status === 'committed') {
       acknowledgedWrites += 1;
       const input = op.input as Extract<KvInput, { value: string }>;
-      sim.checker.acknowledge({ index: outcome.index, term: outcome.term, type: EntryType.Normal, data: encodeKvWrite({ op: input.op, key: input.key, value: input.value }) });
+      sim.checker.acknowledge({
+        index: outcome.index,
+        term: outcome.term,
+        type: EntryType.Normal,
+        data: encodeKvWrite({ op: input.op, key: input.key, value: input.value }),
+      });
       leaderGuess[clientId] = op.target;
       finish(clientId, {});
     } else if (outcome.status === 'rejected') {
@@ -126,9 +185,11 @@ export function runChaos(options: ChaosOptions): ChaosReport {
         pending[clientId] = undefined;
         return;
       }
-      op.target = pickTarget(clientId);
-      issue(op);
+      retry(op, clientId);
     } else if (outcome.status === 'lost') {
+      sim.log(
+        `client ${clientId} ${op.input.op} ${op.input.key} ${(op.input as { value: string }).value} via ${op.target}: lost`,
+      );
       pending[clientId] = undefined; // overwritten by another leader: it can never apply
     } else if (sim.nowMs >= op.deadline || sim.abandoned.has(proposal)) {
       finish(clientId, 'unknown');
@@ -150,20 +211,46 @@ export function runChaos(options: ChaosOptions): ChaosReport {
       }
     }
     const alive = sim.aliveIds();
+    const downtimeMsMax = options.downtimeMsMax ?? 1500;
     if (random.chance(options.crashRate ?? 0) && alive.length > 0) {
       const victim = random.pick(alive);
       sim.crash(victim);
-      restartAtMs.set(victim, now + 50 + random.nextInt(1500));
+      restartAtMs.set(victim, now + 1 + random.nextInt(downtimeMsMax));
+    }
+    const currentLeader = sim.leader();
+    if (currentLeader && random.chance(options.leaderCrashRate ?? 0)) {
+      sim.crash(currentLeader.id);
+      restartAtMs.set(currentLeader.id, now + 1 + random.nextInt(downtimeMsMax));
+    }
+    // Half-way through, make sure every fault class this run requires has had its chance.
+    if (now === Math.floor(options.durationMs / 2)) {
+      if (sim.counts.partitions === 0 && (options.partitionRate ?? 0) > 0 && healAtMs.size === 0) {
+        schedulePartition(sim, random);
+        healAtMs.set('partition', now + 100 + random.nextInt(1000));
+      }
+      if (sim.counts.crashes === 0 && (options.crashRate ?? 0) > 0 && alive.length > 0) {
+        const victim = random.pick(alive);
+        sim.crash(victim);
+        restartAtMs.set(victim, now + 1 + random.nextInt(downtimeMsMax));
+      }
     }
     if (random.chance(options.partitionRate ?? 0) && healAtMs.size === 0) {
       schedulePartition(sim, random);
       healAtMs.set('partition', now + 100 + random.nextInt(2000));
     }
-    if (random.chance(options.transferRate ?? 0)) {
-      const target = random.pick(sim.voters());
-      sim.transferLeadership(target);
+    const leader = sim.leader();
+    if (leader && random.chance(options.transferRate ?? 0)) {
+      sim.transferLeadership(random.pick(voters(leader.core.status().membership)));
     }
-    if (now >= membershipBusyUntil && random.chance(options.membershipChangeRate ?? 0)) {
+    const membershipOverdue =
+      (options.membershipChangeRate ?? 0) > 0 &&
+      sim.counts.membershipChanges === 0 &&
+      now >= options.durationMs / 2 &&
+      now % 10 === 0;
+    if (
+      now >= membershipBusyUntil &&
+      (membershipOverdue || random.chance(options.membershipChangeRate ?? 0))
+    ) {
       if (changeMembership(sim, random)) membershipBusyUntil = now + 300;
     }
   };
@@ -172,18 +259,37 @@ export function runChaos(options: ChaosOptions): ChaosReport {
     injectFaults();
     for (let c = 0; c < clients; c++) pollClient(c);
     sim.step();
-    if (sim.nowMs % 100 === 0) sim.checker.checkLogMatching(sim.aliveIds().map((id) => sim.node(id)));
+    if (sim.nowMs % 100 === 0)
+      sim.checker.checkLogMatching(sim.aliveIds().map((id) => sim.node(id)));
   }
 
   converge(sim, options.seed);
-  for (let c = 0; c < clients; c++) if (pending[c]?.proposal && pending[c]?.proposal?.outcome.status !== 'committed') finish(c, 'unknown');
+  // Writes still open: one that committed meanwhile is acknowledged now, one that was lost never
+  // happened, any other may or may not have happened.
+  for (let c = 0; c < clients; c++) {
+    const op = pending[c];
+    if (op?.proposal === undefined) continue;
+    const status = op.proposal.outcome.status;
+    if (status === 'committed') pollClient(c);
+    else if (status === 'lost') pending[c] = undefined;
+    else finish(c, 'unknown');
+  }
   sim.checker.checkAcknowledgedApplied();
   const check = checkOperations(kvModel, history, { maxSteps: 5_000_000 });
-  if (check.result === 'illegal') sim.fail(`history is not linearizable:\n${describeFailure(kvModel, check)}`);
+  if (check.result === 'illegal')
+    sim.fail(`history is not linearizable:\n${describeFailure(kvModel, check)}`);
   for (const required of options.requireFaults ?? []) {
-    if (sim.counts[required] === 0) sim.fail(`the run never exercised ${required}; counts: ${JSON.stringify(sim.counts)}`);
+    if (sim.counts[required] === 0)
+      sim.fail(`the run never exercised ${required}; counts: ${JSON.stringify(sim.counts)}`);
   }
-  return { seed: options.seed, counts: { ...sim.counts }, operations: history.length, acknowledgedWrites, reads, highestCommitted: sim.checker.highestCommitted };
+  return {
+    seed: options.seed,
+    counts: { ...sim.counts },
+    operations: history.length,
+    acknowledgedWrites,
+    reads,
+    highestCommitted: sim.checker.highestCommitted,
+  };
 }
 
 /** Heals everything, restarts every node, and waits until all members applied the highest commit. */
@@ -198,7 +304,10 @@ function converge(sim: Simulation, seed: number): void {
     const goal = Math.max(target(), leader.core.status().commit);
     return members().every((id) => sim.isAlive(id) && sim.status(id).applied >= goal);
   }, 30_000);
-  if (!done) sim.fail(`seed ${seed}: the healed cluster did not converge within 30 s:\n${describeNodes(sim)}`);
+  if (!done)
+    sim.fail(
+      `seed ${seed}: the healed cluster did not converge within 30 s:\n${describeNodes(sim)}`,
+    );
   sim.checker.checkLogMatching(sim.aliveIds().map((id) => sim.node(id)));
 }
 
@@ -240,8 +349,12 @@ export function describeNodes(sim: Simulation): string {
     .map((id) => {
       if (!sim.isAlive(id)) return `${id}: down`;
       const s = sim.status(id);
-      const members = s.membership.members.map((m) => `${m.id}${m.role === 'learner' ? '(l)' : ''}`).join(',');
-      const progress = [...s.progress].map(([p, pr]) => `${p}:${pr.state}/${pr.match}/${pr.next}`).join(' ');
+      const members = s.membership.members
+        .map((m) => `${m.id}${m.role === 'learner' ? '(l)' : ''}`)
+        .join(',');
+      const progress = [...s.progress]
+        .map(([p, pr]) => `${p}:${pr.state}/${pr.match}/${pr.next}`)
+        .join(' ');
       return `${id}: ${s.role} term ${s.term} lead ${s.leaderId || '-'} commit ${s.commit} applied ${s.applied} log ${s.firstIndex}-${s.lastIndex} members [${members}] ${progress}`;
     })
     .join('\n');

@@ -29,11 +29,16 @@ export class KvStateMachine {
   }
 
   snapshot(): Uint8Array {
-    return encoder.encode(JSON.stringify({ appliedIndex: this.appliedIndex, data: [...this.data] }));
+    return encoder.encode(
+      JSON.stringify({ appliedIndex: this.appliedIndex, data: [...this.data] }),
+    );
   }
 
   restore(bytes: Uint8Array): void {
-    const parsed = JSON.parse(decoder.decode(bytes)) as { appliedIndex: number; data: Array<[string, string]> };
+    const parsed = JSON.parse(decoder.decode(bytes)) as {
+      appliedIndex: number;
+      data: Array<[string, string]>;
+    };
     this.appliedIndex = parsed.appliedIndex;
     this.data = new Map(parsed.data);
   }

@@ -51,13 +51,16 @@ export class SafetyChecker {
 
   applied(id: NodeId, entry: Entry): void {
     const last = this.lastApplied.get(id) ?? 0;
-    if (entry.index !== last + 1) this.fail(`${id} applied ${entry.index} after ${last} (out of order)`);
+    if (entry.index !== last + 1)
+      this.fail(`${id} applied ${entry.index} after ${last} (out of order)`);
     this.lastApplied.set(id, entry.index);
     const key = entryKey(entry);
     const earlier = this.appliedAt.get(entry.index);
     if (earlier === undefined) this.appliedAt.set(entry.index, { node: id, key });
     else if (earlier.key !== key) {
-      this.fail(`state machine safety: ${id} applied ${key} at ${entry.index}, ${earlier.node} applied ${earlier.key}`);
+      this.fail(
+        `state machine safety: ${id} applied ${key} at ${entry.index}, ${earlier.node} applied ${earlier.key}`,
+      );
     }
     let list = this.appliedLists.get(id);
     if (list === undefined) this.appliedLists.set(id, (list = []));
@@ -83,7 +86,8 @@ export class SafetyChecker {
     for (const [index, key] of this.acknowledged) {
       const applied = this.appliedAt.get(index);
       if (applied === undefined) this.fail(`acknowledged ${key} at ${index} was never applied`);
-      if (applied.key !== key) this.fail(`acknowledged ${key} at ${index} lost: ${applied.node} applied ${applied.key}`);
+      if (applied.key !== key)
+        this.fail(`acknowledged ${key} at ${index} lost: ${applied.node} applied ${applied.key}`);
     }
   }
 
@@ -112,14 +116,17 @@ export class SafetyChecker {
       const ex = x.core.log.entryAt(i);
       const ey = y.core.log.entryAt(i);
       if (ex && ey && entryKey(ex) !== entryKey(ey)) {
-        this.fail(`log matching: ${x.id} and ${y.id} agree at ${matchedAt} but differ at ${i} (${entryKey(ex)} vs ${entryKey(ey)})`);
+        this.fail(
+          `log matching: ${x.id} and ${y.id} agree at ${matchedAt} but differ at ${i} (${entryKey(ex)} vs ${entryKey(ey)})`,
+        );
       }
     }
   }
 
   private checkLeader(node: SimNode, status: RaftStatus): void {
     const other = this.leadersByTerm.get(status.term);
-    if (other !== undefined && other !== node.id) this.fail(`election safety: ${other} and ${node.id} both lead term ${status.term}`);
+    if (other !== undefined && other !== node.id)
+      this.fail(`election safety: ${other} and ${node.id} both lead term ${status.term}`);
     this.leadersByTerm.set(status.term, node.id);
     const marker = `${node.id}@${status.term}`;
     if (this.leaderChecked.has(marker)) return;
@@ -129,7 +136,9 @@ export class SafetyChecker {
       if (index < node.core.log.firstIndex) continue;
       const entry = node.core.log.entryAt(index);
       if (entry === undefined || entryKey(entry) !== key) {
-        this.fail(`leader completeness: ${node.id} leads term ${status.term} without committed entry ${key} at ${index}`);
+        this.fail(
+          `leader completeness: ${node.id} leads term ${status.term} without committed entry ${key} at ${index}`,
+        );
       }
     }
   }
@@ -146,7 +155,8 @@ export class SafetyChecker {
         this.committed.set(i, key);
         if (entry.type === EntryType.ConfChange) this.committedConfIndexes.add(i);
         const acknowledged = this.acknowledged.get(i);
-        if (acknowledged !== undefined && acknowledged !== key) this.fail(`acknowledged ${acknowledged} at ${i}, but ${key} committed`);
+        if (acknowledged !== undefined && acknowledged !== key)
+          this.fail(`acknowledged ${acknowledged} at ${i}, but ${key} committed`);
       } else if (known !== key) {
         this.fail(`${node.id} committed ${key} at ${i}, but ${known} was committed there before`);
       }

@@ -20,7 +20,12 @@ export interface NetworkFaults {
   delayMsMax: number;
 }
 
-export const RELIABLE_NETWORK: NetworkFaults = { dropRate: 0, duplicateRate: 0, delayMsMin: 1, delayMsMax: 1 };
+export const RELIABLE_NETWORK: NetworkFaults = {
+  dropRate: 0,
+  duplicateRate: 0,
+  delayMsMin: 1,
+  delayMsMax: 1,
+};
 
 /**
  * The simulated network: per-message delay, loss, duplication and reordering from the seeded PRNG,
@@ -31,7 +36,13 @@ export class SimNetwork {
   private readonly cut = new Set<string>();
   private order = 0;
   faults: NetworkFaults;
-  readonly counts = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, byType: new Map<string, number>() };
+  readonly counts = {
+    sent: 0,
+    delivered: 0,
+    dropped: 0,
+    duplicated: 0,
+    byType: new Map<string, number>(),
+  };
 
   constructor(
     private readonly random: SeededRandom,
@@ -62,7 +73,8 @@ export class SimNetwork {
     if (this.inFlight.length === 0) return [];
     const due: Envelope[] = [];
     const later: Envelope[] = [];
-    for (const envelope of this.inFlight) (envelope.deliverAtMs <= nowMs ? due : later).push(envelope);
+    for (const envelope of this.inFlight)
+      (envelope.deliverAtMs <= nowMs ? due : later).push(envelope);
     this.inFlight = later;
     due.sort((a, b) => a.deliverAtMs - b.deliverAtMs || a.order - b.order);
     const delivered: Envelope[] = [];
@@ -93,11 +105,11 @@ export class SimNetwork {
     return this.cut.size > 0;
   }
 
-  /** Forgets messages to or from a crashed node (its sockets died with it). */
-  dropNode(id: NodeId): void {
+  /** Forgets messages sent by a crashed node that have not arrived yet (its connections died with it). */
+  dropFrom(id: NodeId): void {
     const kept: Envelope[] = [];
     for (const envelope of this.inFlight) {
-      if (envelope.message.to !== id && envelope.message.from !== id) kept.push(envelope);
+      if (envelope.message.from !== id) kept.push(envelope);
       else this.onLost(envelope.message);
     }
     this.inFlight = kept;

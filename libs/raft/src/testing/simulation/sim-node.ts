@@ -1,6 +1,14 @@
 import { NotLeaderError } from '../../core/errors';
 import { RaftCore, type RaftOptions } from '../../core/raft';
-import { EntryType, MessageType, type Entry, type InjectedBugs, type Message, type NodeId, type Ready } from '../../core/types';
+import {
+  EntryType,
+  MessageType,
+  type Entry,
+  type InjectedBugs,
+  type Message,
+  type NodeId,
+  type Ready,
+} from '../../core/types';
 import type { SeededRandom } from '@xcron/testing';
 import { KvStateMachine } from './kv-state-machine';
 import type { SimStorage } from './sim-storage';
@@ -19,7 +27,10 @@ export interface ProposalHandle {
 
 export interface ReadHandle {
   key: string;
-  outcome: { status: 'pending' } | { status: 'done'; value: string | undefined } | { status: 'rejected'; reason: string };
+  outcome:
+    | { status: 'pending' }
+    | { status: 'done'; value: string | undefined }
+    | { status: 'rejected'; reason: string };
 }
 
 /** Callbacks through which a node reports to the simulation, which checks them. */
@@ -43,6 +54,8 @@ export interface SimNodeOptions {
   bugs?: InjectedBugs;
   appendBytesMax?: number;
   inflightCountMax?: number;
+  preVote?: boolean;
+  checkQuorum?: boolean;
 }
 
 /**
@@ -57,7 +70,8 @@ export class SimNode {
   private readonly proposals = new Map<number, { term: number; handle: ProposalHandle }>();
   private readonly reads = new Map<string, ReadHandle>();
   private readonly readsWaitingApply: Array<{ index: number; handle: ReadHandle }> = [];
-  private incomingSnapshot: { index: number; data: Uint8Array } | undefined;
+  /** Snapshot bytes received with Snapshot messages, by index: the core may accept one and ignore later ones. */
+  private readonly incomingSnapshots = new Map<number, Uint8Array>();
   private readCounter = 0;
 
   constructor(
@@ -74,6 +88,8 @@ export class SimNode {
       bugs: options.bugs,
       appendBytesMax: options.appendBytesMax,
       inflightCountMax: options.inflightCountMax,
+      preVote: options.preVote,
+      checkQuorum: options.checkQuorum,
     };
     this.sm.restore(storage.snapshotData);
     this.core = new RaftCore(raftOptions, {
@@ -93,7 +109,7 @@ export class SimNode {
 
   receive(message: Message, snapshotData: Uint8Array | undefined): void {
     if (message.type === MessageType.Snapshot && snapshotData && message.snapshot) {
-      this.incomingSnapshot = { index: message.snapshot.index, data: snapshotData };
+      this.incomingSnapshots.set(message.snapshot.index, snapshotData);
     }
     this.core.step(message);
   }
@@ -116,7 +132,8 @@ export class SimNode {
   read(key: string): ReadHandle {
     const context = `${this.id}/read-${++this.readCounter}`;
     const handle: ReadHandle = { key, outcome: { status: 'pending' } };
-    if (!this.core.readIndex(context)) handle.outcome = { status: 'rejected', reason: 'no leader known' };
+    if (!this.core.readIndex(context))
+      handle.outcome = { status: 'rejected', reason: 'no leader known' };
     else this.reads.set(context, handle);
     return handle;
   }
@@ -126,8 +143,13 @@ export class SimNode {
     if (this.writing && this.writing.doneAtMs <= nowMs) this.finishWrite();
     if (this.writing === undefined && this.core.hasReady()) {
       const ready = this.core.ready();
-      const latency = this.options.diskLatencyMsMin + this.random.nextInt(this.options.diskLatencyMsMax - this.options.diskLatencyMsMin + 1);
-      const snapshotData = ready.snapshot ? this.incomingSnapshot?.data : undefined;
+      const latency =
+        this.options.diskLatencyMsMin +
+        this.random.nextInt(this.options.diskLatencyMsMax - this.options.diskLatencyMsMin + 1);
+      const snapshotData = ready.snapshot
+        ? this.incomingSnapshots.get(ready.snapshot.index)
+        : undefined;
+      this.sendAll(ready.messages);
       this.writing = { ready, doneAtMs: nowMs + latency, snapshotData };
       if (this.writing.doneAtMs <= nowMs) this.finishWrite();
     }
@@ -135,7 +157,8 @@ export class SimNode {
 
   /** A crash while a write is in flight: the batch reached the disk whole, or not at all. */
   crashDuringWrite(keepWrite: boolean): void {
-    if (this.writing && keepWrite) this.storage.commitReady(this.writing.ready, this.writing.snapshotData);
+    if (this.writing && keepWrite)
+      this.storage.commitReady(this.writing.ready, this.writing.snapshotData);
     this.writing = undefined;
   }
 
@@ -149,16 +172,15 @@ export class SimNode {
     this.writing = undefined;
     this.storage.commitReady(ready, snapshotData);
     if (ready.snapshot) {
-      if (snapshotData === undefined) throw new Error(`${this.id}: snapshot ${ready.snapshot.index} to install without data`);
+      if (snapshotData === undefined)
+        throw new Error(`${this.id}: snapshot ${ready.snapshot.index} to install without data`);
       this.sm.restore(snapshotData);
       this.hooks.snapshotInstalled(this.id, ready.snapshot.index);
-      this.incomingSnapshot = undefined;
+      for (const index of [...this.incomingSnapshots.keys()])
+        if (index <= ready.snapshot.index) this.incomingSnapshots.delete(index);
       this.failProposalsUpTo(ready.snapshot.index);
     }
-    for (const message of ready.messages) {
-      const data = message.type === MessageType.Snapshot ? this.storage.snapshotData : undefined;
-      this.hooks.send(message, data);
-    }
+    this.sendAll(ready.messagesAfterPersist);
     for (const entry of ready.committedEntries) this.apply(entry);
     for (const state of ready.readStates) {
       const handle = this.reads.get(state.context);
@@ -171,6 +193,13 @@ export class SimNode {
     this.maybeSnapshot();
   }
 
+  private sendAll(messages: readonly Message[]): void {
+    for (const message of messages) {
+      const data = message.type === MessageType.Snapshot ? this.storage.snapshotData : undefined;
+      this.hooks.send(message, data);
+    }
+  }
+
   private apply(entry: Entry): void {
     if (entry.type === EntryType.Normal) this.sm.apply(entry.index, entry.data);
     else this.sm.appliedIndex = entry.index;
@@ -178,7 +207,10 @@ export class SimNode {
     const proposal = this.proposals.get(entry.index);
     if (proposal) {
       this.proposals.delete(entry.index);
-      proposal.handle.outcome = proposal.term === entry.term ? { status: 'committed', index: entry.index, term: entry.term } : { status: 'lost' };
+      proposal.handle.outcome =
+        proposal.term === entry.term
+          ? { status: 'committed', index: entry.index, term: entry.term }
+          : { status: 'lost' };
     }
   }
 
@@ -188,7 +220,7 @@ export class SimNode {
   }
 
   private serveReads(): void {
-    for (let i = 0; i < this.readsWaitingApply.length; ) {
+    for (let i = 0; i < this.readsWaitingApply.length;) {
       const { index, handle } = this.readsWaitingApply[i];
       if (this.sm.appliedIndex >= index) {
         handle.outcome = { status: 'done', value: this.sm.get(handle.key) };
@@ -200,7 +232,9 @@ export class SimNode {
   }
 
   private maybeSnapshot(): void {
-    const applied = this.core.status().applied;
+    const status = this.core.status();
+    if (status.pendingSnapshotIndex > 0) return; // the leader's snapshot comes first
+    const applied = status.applied;
     const lastSnapshot = this.storage.snapshot.index;
     if (applied - lastSnapshot < this.options.snapshotEveryEntries) return;
     const compactIndex = Math.max(lastSnapshot, applied - this.options.compactionMarginEntries);

@@ -24,7 +24,8 @@ export class SimStorage {
       this.snapshot = ready.snapshot;
       this.snapshotData = snapshotData;
       this.entries = this.entries.filter((e) => e.index > ready.snapshot!.index);
-      if (this.entries.length > 0 && this.entries[0].index !== ready.snapshot.index + 1) this.entries = [];
+      if (this.entries.length > 0 && this.entries[0].index !== ready.snapshot.index + 1)
+        this.entries = [];
     }
     if (ready.hardState) this.hardState = { ...ready.hardState };
     if (ready.entries.length > 0) {
@@ -44,7 +45,9 @@ export class SimStorage {
   entriesAfterSnapshot(): Entry[] {
     const after = this.entries.filter((e) => e.index > this.snapshot.index);
     if (after.length > 0 && after[0].index !== this.snapshot.index + 1) {
-      throw new Error(`storage gap: snapshot at ${this.snapshot.index}, next entry ${after[0].index}`);
+      throw new Error(
+        `storage gap: snapshot at ${this.snapshot.index}, next entry ${after[0].index}`,
+      );
     }
     return after;
   }

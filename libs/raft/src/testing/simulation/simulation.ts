@@ -1,7 +1,15 @@
 import { SeededRandom } from '@xcron/testing';
 import { isVoter, voters } from '../../core/membership';
 import type { RaftStatus } from '../../core/raft';
-import type { ConfChange, Entry, InjectedBugs, Member, Membership, Message, NodeId } from '../../core/types';
+import type {
+  ConfChange,
+  Entry,
+  InjectedBugs,
+  Member,
+  Membership,
+  Message,
+  NodeId,
+} from '../../core/types';
 import { KvStateMachine } from './kv-state-machine';
 import { RELIABLE_NETWORK, SimNetwork, type NetworkFaults } from './sim-network';
 import { SimNode, type ProposalHandle, type ReadHandle } from './sim-node';
@@ -24,7 +32,16 @@ export interface SimulationOptions {
   compactionMarginEntries?: number;
   appendBytesMax?: number;
   inflightCountMax?: number;
+  preVote?: boolean;
+  checkQuorum?: boolean;
   bugs?: InjectedBugs;
+  /**
+   * Probability that a node crashes right after it granted a vote (and comes back 1–5 ms later):
+   * crashes at the moments that matter, as FoundationDB's buggify does.
+   */
+  crashAfterVoteRate?: number;
+  /** Probability that a new leader crashes 1–20 ms into its term (and comes back within 200 ms). */
+  crashNewLeaderRate?: number;
   /** Lines of trace kept for a failure report. */
   traceLines?: number;
 }
@@ -52,7 +69,9 @@ export class SimulationFailure extends Error {
     reason: string,
     trace: readonly string[],
   ) {
-    super(`simulation seed ${seed} failed: ${reason}\n--- last ${trace.length} trace lines ---\n${trace.join('\n')}`);
+    super(
+      `simulation seed ${seed} failed: ${reason}\n--- last ${trace.length} trace lines ---\n${trace.join('\n')}`,
+    );
     this.name = 'SimulationFailure';
   }
 }
@@ -68,7 +87,9 @@ export class SimulationFailure extends Error {
 export class Simulation {
   readonly random: SeededRandom;
   readonly network: SimNetwork;
-  readonly options: Required<Omit<SimulationOptions, 'bugs' | 'network' | 'initialVoters'>> & { bugs?: InjectedBugs };
+  readonly options: Required<Omit<SimulationOptions, 'bugs' | 'network' | 'initialVoters'>> & {
+    bugs?: InjectedBugs;
+  };
   nowMs = 0;
   readonly ids: NodeId[];
   private readonly nodes = new Map<NodeId, SimNode>();
@@ -91,6 +112,9 @@ export class Simulation {
   };
   private readonly trace: string[] = [];
   private lastLeaderTerm = new Map<NodeId, string>();
+  /** Crashes planned at chosen moments (buggify), and the restarts that follow them. */
+  private readonly scheduledCrashes = new Map<NodeId, { atMs: number; downMs: number }>();
+  private readonly scheduledRestarts = new Map<NodeId, number>();
   /** Proposals abandoned by a crash of the node that held them: their outcome is unknown. */
   readonly abandoned = new Set<ProposalHandle>();
 
@@ -105,16 +129,26 @@ export class Simulation {
       compactionMarginEntries: 8,
       appendBytesMax: 64 * 1024,
       inflightCountMax: 64,
+      preVote: true,
+      checkQuorum: true,
+      crashAfterVoteRate: 0,
+      crashNewLeaderRate: 0,
       traceLines: 200,
       ...options,
     };
     this.random = new SeededRandom(options.seed);
-    this.network = new SimNetwork(this.random.fork(), options.network ?? RELIABLE_NETWORK, (message) =>
-      this.reportSnapshotDelivery(message, false),
+    this.network = new SimNetwork(
+      this.random.fork(),
+      options.network ?? RELIABLE_NETWORK,
+      (message) => this.reportSnapshotDelivery(message, false),
     );
     this.ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
     const initialVoters = options.initialVoters ?? options.nodes;
-    const members: Member[] = this.ids.map((id, i) => ({ id, role: i < initialVoters ? 'voter' : 'learner', peerAddress: `${id}:8899` }));
+    const members: Member[] = this.ids.map((id, i) => ({
+      id,
+      role: i < initialVoters ? 'voter' : 'learner',
+      peerAddress: `${id}:8899`,
+    }));
     const bootstrap = { index: 0, term: 0, membership: { members } };
     const emptyState = new KvStateMachine().snapshot();
     this.checker = new SafetyChecker((reason) => this.fail(reason));
@@ -142,6 +176,27 @@ export class Simulation {
       node.process(this.nowMs);
     }
     this.observe();
+    this.crashAndRestartScheduled();
+  }
+
+  /** Crashes `id` at `atMs` (at the end of that step) and restarts it `downMs` later. */
+  scheduleCrash(id: NodeId, atMs: number, downMs: number): void {
+    if (!this.scheduledCrashes.has(id)) this.scheduledCrashes.set(id, { atMs, downMs });
+  }
+
+  private crashAndRestartScheduled(): void {
+    for (const [id, plan] of this.scheduledCrashes) {
+      if (plan.atMs > this.nowMs) continue;
+      this.scheduledCrashes.delete(id);
+      if (!this.isAlive(id)) continue;
+      this.crash(id);
+      this.scheduledRestarts.set(id, this.nowMs + plan.downMs);
+    }
+    for (const [id, at] of this.scheduledRestarts) {
+      if (at > this.nowMs) continue;
+      this.scheduledRestarts.delete(id);
+      this.restart(id);
+    }
   }
 
   runFor(ms: number): void {
@@ -167,7 +222,9 @@ export class Simulation {
     for (const handle of node.abandonProposals()) this.abandoned.add(handle);
     this.nodes.delete(id);
     this.crashed.add(id);
-    this.network.dropNode(id);
+    // Messages in flight to it are lost only if they arrive while it is down (see step()).
+    // Messages in flight from it are lost as well: the connections that carried them died with it.
+    this.network.dropFrom(id);
     this.checker.nodeCrashed(id);
     this.counts.crashes += 1;
     this.log(`crash ${id}`);
@@ -203,7 +260,10 @@ export class Simulation {
 
   /** Cuts `id` off from everyone, both ways. */
   isolate(id: NodeId): void {
-    this.partition([id], this.ids.filter((other) => other !== id));
+    this.partition(
+      [id],
+      this.ids.filter((other) => other !== id),
+    );
   }
 
   heal(): void {
@@ -221,7 +281,8 @@ export class Simulation {
 
   read(id: NodeId, key: string): ReadHandle {
     const node = this.aliveNode(id);
-    if (node === undefined) return { key, outcome: { status: 'rejected', reason: `${id} is down` } };
+    if (node === undefined)
+      return { key, outcome: { status: 'rejected', reason: `${id} is down` } };
     return node.read(key);
   }
 
@@ -330,12 +391,23 @@ export class Simulation {
         compactionMarginEntries: this.options.compactionMarginEntries,
         appendBytesMax: this.options.appendBytesMax,
         inflightCountMax: this.options.inflightCountMax,
+        preVote: this.options.preVote,
+        checkQuorum: this.options.checkQuorum,
         bugs: this.options.bugs,
       },
       storage,
       this.random.fork(),
       {
-        send: (message, data) => this.network.send(message, this.nowMs, data),
+        send: (message, data) => {
+          this.network.send(message, this.nowMs, data);
+          if (
+            message.type === 'vote-resp' &&
+            !message.reject &&
+            this.random.chance(this.options.crashAfterVoteRate)
+          ) {
+            this.scheduleCrash(id, this.nowMs, 1 + this.random.nextInt(5));
+          }
+        },
         applied: (node, entry) => this.checker.applied(node, entry),
         snapshotInstalled: (node, index) => {
           this.counts.snapshotsInstalled += 1;
@@ -372,6 +444,13 @@ export class Simulation {
         if (status.role === 'leader') {
           this.counts.leaderChanges += 1;
           this.log(`${node.id} is leader of term ${status.term}`);
+          if (this.random.chance(this.options.crashNewLeaderRate)) {
+            this.scheduleCrash(
+              node.id,
+              this.nowMs + 1 + this.random.nextInt(20),
+              1 + this.random.nextInt(200),
+            );
+          }
         }
       }
       this.checker.observe(node, status);
