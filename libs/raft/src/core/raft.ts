@@ -136,6 +136,7 @@ export class RaftCore {
 
   private progress = new Map<NodeId, Progress>();
   private votes = new Map<NodeId, boolean>();
+  private campaignKind: CampaignKind = 'election';
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
@@ -465,7 +466,12 @@ export class RaftCore {
     if (this.electionElapsed >= this.randomizedElectionTimeout && this.promotable()) {
       this.electionElapsed = 0;
       this.campaign();
+      return;
     }
+    // §5.1: RPCs are retried when no answer comes; a lost vote request need not cost an election.
+    const campaigning = this.role === 'candidate' || this.role === 'pre-candidate';
+    if (campaigning && this.electionElapsed % this.options.heartbeatTicks === 0)
+      this.requestVotes(true);
   }
 
   private hup(kind: CampaignKind): void {
@@ -475,23 +481,25 @@ export class RaftCore {
   }
 
   private startCampaign(kind: CampaignKind): void {
-    let voteTerm: number;
-    if (kind === 'pre-vote') {
-      this.becomePreCandidate();
-      voteTerm = this.term + 1;
-    } else {
-      this.becomeCandidate();
-      voteTerm = this.term;
-    }
-    const type = kind === 'pre-vote' ? MessageType.PreVote : MessageType.Vote;
+    if (kind === 'pre-vote') this.becomePreCandidate();
+    else this.becomeCandidate();
+    this.campaignKind = kind;
     this.votes.set(this.id, true);
     if (tallyVotes(voters(this.memberships.current), this.votes) === 'won') {
       if (kind === 'pre-vote') this.startCampaign('election');
       else this.becomeLeader();
       return;
     }
+    this.requestVotes(false);
+  }
+
+  /** Asks every voter (or, on a retry, every voter that has not answered) for its vote. */
+  private requestVotes(onlySilent: boolean): void {
+    const kind = this.campaignKind;
+    const type = kind === 'pre-vote' ? MessageType.PreVote : MessageType.Vote;
+    const voteTerm = kind === 'pre-vote' ? this.term + 1 : this.term;
     for (const id of voters(this.memberships.current)) {
-      if (id === this.id) continue;
+      if (id === this.id || (onlySilent && this.votes.has(id))) continue;
       this.send({
         type,
         to: id,

@@ -148,6 +148,9 @@ export interface InjectedBugs {
   forgetVote?: boolean;
   /** Answer ReadIndex at once with the commit index, without confirming leadership. */
   readWithoutReadIndex?: boolean;
-  /** Hand committed entries to apply before they are persisted locally. */
+  /**
+   * Apply before persisting: the leader counts its own unpersisted entries toward a commit and
+   * applies them; the simulation's driver also treats each write as done before its fsync returns.
+   */
   applyBeforePersist?: boolean;
 }

@@ -48,6 +48,7 @@ export function chaosProfile(seed: number, durationMs = 10_000, bugs?: InjectedB
     transferRate: 0.0003,
     crashAfterVoteRate: shape.chance(0.5) ? 0.2 : 0,
     crashNewLeaderRate: leaderHunting ? 0.3 : 0,
+    crashLeaderDuringWriteRate: leaderHunting ? 0.005 : 0,
     // One entry per Append in some runs: old-term entries then reach a majority before the new
     // leader's no-op does, which is what Figure 8 is about.
     appendBytesMax: shape.chance(0.5) ? 1 : 64 * 1024,
@@ -93,5 +94,48 @@ export function figure8Profile(
     snapshotEveryEntries: 1000,
     compactionMarginEntries: 8,
     requireFaults: ['leaderChanges', 'crashes', 'messagesDropped'],
+  };
+}
+
+/**
+ * Election storms: five nodes without pre-vote or check-quorum, leaders dying often, voters
+ * crashing right after they grant a vote and coming back within milliseconds, and a network that
+ * duplicates and holds back messages — so a vote request can reach a voter again after its restart.
+ * This is the run that catches a vote that was not persisted.
+ */
+export function electionsProfile(
+  seed: number,
+  durationMs = 5_000,
+  bugs?: InjectedBugs,
+): ChaosOptions {
+  return {
+    seed,
+    nodes: 5,
+    durationMs,
+    bugs,
+    clients: 2,
+    keys: 3,
+    preVote: false,
+    checkQuorum: false,
+    diskLatencyMsMin: 1,
+    diskLatencyMsMax: 5,
+    network: {
+      dropRate: 0.1,
+      duplicateRate: 0.2,
+      delayMsMin: 1,
+      delayMsMax: 10,
+      slowRate: 0.2,
+      slowDelayMsMax: 100,
+    },
+    leaderCrashRate: 0.005,
+    crashAfterVoteRate: 0.5,
+    downtimeMsMax: 50,
+    crashRate: 0,
+    partitionRate: 0.003,
+    membershipChangeRate: 0,
+    transferRate: 0,
+    snapshotEveryEntries: 1000,
+    compactionMarginEntries: 8,
+    requireFaults: ['leaderChanges', 'crashes', 'messagesDuplicated'],
   };
 }

@@ -1,12 +1,12 @@
 /**
- * `npm run sim:raft -- --seeds N [--from S] [--duration-ms D] [--profile chaos|figure8] [--bug NAME]`
+ * `npm run sim:raft -- --seeds N [--from S] [--duration-ms D] [--profile chaos|figure8|elections] [--bug NAME]`
  * runs N seeds of a randomized profile (default chaos); `-- --seed S` runs one. A failure prints its seed and trace and exits 1.
  * `--bug` turns on one injected bug (commitPreviousTermEntries, forgetVote, readWithoutReadIndex,
  * applyBeforePersist) to see how fast the simulation catches it.
  */
 import type { InjectedBugs } from '../../core/types';
 import { runChaos } from './chaos';
-import { chaosProfile, figure8Profile } from './chaos-profile';
+import { chaosProfile, electionsProfile, figure8Profile } from './chaos-profile';
 
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -17,10 +17,15 @@ function main(): void {
   const single = argument('seed');
   const from = Number(single ?? argument('from') ?? 1);
   const count = single !== undefined ? 1 : Number(argument('seeds') ?? 100);
-  const durationMs = Number(argument('duration-ms') ?? 10_000);
+  const durationMs =
+    argument('duration-ms') === undefined ? undefined : Number(argument('duration-ms'));
   const bug = argument('bug');
   const bugs: InjectedBugs | undefined = bug ? { [bug]: true } : undefined;
-  const profile = argument('profile') === 'figure8' ? figure8Profile : chaosProfile;
+  const profiles = { chaos: chaosProfile, figure8: figure8Profile, elections: electionsProfile };
+  const profileName = (argument('profile') ?? 'chaos') as keyof typeof profiles;
+  const profile = profiles[profileName];
+  if (profile === undefined)
+    throw new Error(`unknown profile ${profileName}: use chaos, figure8 or elections`);
   const started = Date.now();
   let failures = 0;
   for (let seed = from; seed < from + count; seed++) {
@@ -44,7 +49,7 @@ function main(): void {
         ),
       );
       if (bugs === undefined) process.exitCode = 1;
-      if (bugs !== undefined) break;
+      if (bugs !== undefined && !process.argv.includes('--all')) break;
     }
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

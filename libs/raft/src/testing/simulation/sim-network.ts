@@ -18,6 +18,9 @@ export interface NetworkFaults {
   /** Delivery delay bounds; a spread makes messages overtake each other (reordering). */
   delayMsMin: number;
   delayMsMax: number;
+  /** Probability that a message is held back far longer (a stalled route): up to `slowDelayMsMax`. */
+  slowRate?: number;
+  slowDelayMsMax?: number;
 }
 
 export const RELIABLE_NETWORK: NetworkFaults = {
@@ -116,8 +119,10 @@ export class SimNetwork {
   }
 
   private enqueue(message: Message, nowMs: number, snapshotData?: Uint8Array): void {
-    const { delayMsMin, delayMsMax } = this.faults;
-    const delay = delayMsMin + this.random.nextInt(delayMsMax - delayMsMin + 1);
+    const { delayMsMin, delayMsMax, slowRate = 0, slowDelayMsMax = 0 } = this.faults;
+    let delay = delayMsMin + this.random.nextInt(delayMsMax - delayMsMin + 1);
+    if (slowRate > 0 && this.random.chance(slowRate))
+      delay += this.random.nextInt(slowDelayMsMax + 1);
     this.inFlight.push({ message, snapshotData, deliverAtMs: nowMs + delay, order: this.order++ });
   }
 }

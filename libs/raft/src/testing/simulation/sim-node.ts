@@ -33,12 +33,20 @@ export interface ReadHandle {
     | { status: 'rejected'; reason: string };
 }
 
+interface PendingWrite {
+  ready: Ready;
+  doneAtMs: number;
+  snapshotData?: Uint8Array;
+}
+
 /** Callbacks through which a node reports to the simulation, which checks them. */
 export interface SimNodeHooks {
   send(message: Message, snapshotData?: Uint8Array): void;
   applied(node: NodeId, entry: Entry): void;
   snapshotInstalled(node: NodeId, index: number): void;
   snapshotTaken(node: NodeId, index: number): void;
+  /** A disk write started that completes at `doneAtMs` (a moment worth crashing in). */
+  writeStarted(node: NodeId, doneAtMs: number): void;
 }
 
 export interface SimNodeOptions {
@@ -66,7 +74,9 @@ export interface SimNodeOptions {
 export class SimNode {
   readonly core: RaftCore;
   readonly sm = new KvStateMachine();
-  private writing: { ready: Ready; doneAtMs: number; snapshotData?: Uint8Array } | undefined;
+  private writing: PendingWrite | undefined;
+  /** Writes a buggy driver already treated as done (injected bug applyBeforePersist), oldest first. */
+  private readonly lateWrites: PendingWrite[] = [];
   private readonly proposals = new Map<number, { term: number; handle: ProposalHandle }>();
   private readonly reads = new Map<string, ReadHandle>();
   private readonly readsWaitingApply: Array<{ index: number; handle: ReadHandle }> = [];
@@ -140,6 +150,10 @@ export class SimNode {
 
   /** Drives the Ready cycle: finishes a write whose time has come, then starts the next one. */
   process(nowMs: number): void {
+    while (this.lateWrites.length > 0 && this.lateWrites[0].doneAtMs <= nowMs) {
+      const late = this.lateWrites.shift()!;
+      this.storage.commitReady(late.ready, late.snapshotData);
+    }
     if (this.writing && this.writing.doneAtMs <= nowMs) this.finishWrite();
     if (this.writing === undefined && this.core.hasReady()) {
       const ready = this.core.ready();
@@ -150,16 +164,25 @@ export class SimNode {
         ? this.incomingSnapshots.get(ready.snapshot.index)
         : undefined;
       this.sendAll(ready.messages);
-      this.writing = { ready, doneAtMs: nowMs + latency, snapshotData };
+      const write = { ready, doneAtMs: nowMs + latency, snapshotData };
+      this.hooks.writeStarted(this.id, write.doneAtMs);
+      if (this.options.bugs?.applyBeforePersist) {
+        // The injected bug: a driver that treats the write as done before its fsync returned.
+        this.lateWrites.push(write);
+        this.complete(ready, snapshotData);
+        return;
+      }
+      this.writing = write;
       if (this.writing.doneAtMs <= nowMs) this.finishWrite();
     }
   }
 
   /** A crash while a write is in flight: the batch reached the disk whole, or not at all. */
   crashDuringWrite(keepWrite: boolean): void {
-    if (this.writing && keepWrite)
-      this.storage.commitReady(this.writing.ready, this.writing.snapshotData);
+    const first = this.writing ?? this.lateWrites[0];
+    if (first && keepWrite) this.storage.commitReady(first.ready, first.snapshotData);
     this.writing = undefined;
+    this.lateWrites.length = 0;
   }
 
   /** Every proposal still waiting: after a crash its client cannot know whether it happened. */
@@ -171,6 +194,11 @@ export class SimNode {
     const { ready, snapshotData } = this.writing!;
     this.writing = undefined;
     this.storage.commitReady(ready, snapshotData);
+    this.complete(ready, snapshotData);
+  }
+
+  /** After the write: install a snapshot, send what waited for the disk, apply, advance. */
+  private complete(ready: Ready, snapshotData: Uint8Array | undefined): void {
     if (ready.snapshot) {
       if (snapshotData === undefined)
         throw new Error(`${this.id}: snapshot ${ready.snapshot.index} to install without data`);

@@ -42,6 +42,8 @@ export interface SimulationOptions {
   crashAfterVoteRate?: number;
   /** Probability that a new leader crashes 1–20 ms into its term (and comes back within 200 ms). */
   crashNewLeaderRate?: number;
+  /** Probability, per disk write of a leader, that it crashes before the write completes. */
+  crashLeaderDuringWriteRate?: number;
   /** Lines of trace kept for a failure report. */
   traceLines?: number;
 }
@@ -133,6 +135,7 @@ export class Simulation {
       checkQuorum: true,
       crashAfterVoteRate: 0,
       crashNewLeaderRate: 0,
+      crashLeaderDuringWriteRate: 0,
       traceLines: 200,
       ...options,
     };
@@ -416,6 +419,19 @@ export class Simulation {
         },
         snapshotTaken: () => {
           this.counts.snapshotsTaken += 1;
+        },
+        writeStarted: (node, doneAtMs) => {
+          if (
+            doneAtMs <= this.nowMs + 1 ||
+            !this.random.chance(this.options.crashLeaderDuringWriteRate)
+          )
+            return;
+          if (this.aliveNode(node)?.core.status().role !== 'leader') return;
+          this.scheduleCrash(
+            node,
+            this.nowMs + this.random.nextInt(doneAtMs - this.nowMs),
+            1 + this.random.nextInt(300),
+          );
         },
       },
     );
