@@ -428,10 +428,11 @@ export class RaftCore {
     const isVoteRequest = m.type === MessageType.Vote || m.type === MessageType.PreVote;
     if (isVoteRequest) {
       const forced = m.context === TRANSFER_CONTEXT;
-      const inLease =
-        this.options.checkQuorum &&
-        this.leaderId !== NO_NODE &&
-        this.electionElapsed < this.options.electionTicks;
+      // A voter that still hears from a leader refuses to help depose it: under check-quorum for
+      // any vote, and always for a pre-vote (thesis §9.6).
+      const hearsLeader =
+        this.leaderId !== NO_NODE && this.electionElapsed < this.options.electionTicks;
+      const inLease = hearsLeader && (this.options.checkQuorum || m.type === MessageType.PreVote);
       // Check-quorum lease: while a leader is known to be alive, a disruptive candidate is ignored.
       if (!forced && inLease) return false;
     }
