@@ -264,16 +264,21 @@ export class RaftCore {
     if (this.role === 'leader' && progress?.state === 'replicate') progress.becomeProbe();
   }
 
+  /** What a snapshot of the state machine at `index` (already applied) covers. */
+  snapshotMetaAt(index: number): SnapshotMeta {
+    assert(index <= this.log.applied, `snapshot at ${index} beyond applied ${this.log.applied}`);
+    const term = this.log.termAt(index);
+    assert(term !== undefined, `snapshot at ${index}: entry compacted`);
+    return { index, term, membership: this.memberships.at(index) };
+  }
+
   /**
    * The state machine saved a snapshot at `index` (already applied): remember it for followers and
    * drop log entries up to `compactIndex` (at most `index`; keeping some spares slow followers a snapshot).
    */
   snapshotTaken(index: number, compactIndex: number): SnapshotMeta {
-    assert(index <= this.log.applied, `snapshot at ${index} beyond applied ${this.log.applied}`);
     assert(compactIndex <= index, `compaction ${compactIndex} beyond snapshot ${index}`);
-    const term = this.log.termAt(index);
-    assert(term !== undefined, `snapshot at ${index}: entry compacted`);
-    this.snapshotMeta = { index, term, membership: this.memberships.at(index) };
+    this.snapshotMeta = this.snapshotMetaAt(index);
     this.log.compact(compactIndex);
     this.memberships.compactTo(compactIndex);
     return this.snapshotMeta;

@@ -1,0 +1,64 @@
+import { EntryType, MessageType, type Message } from '../core/types';
+import { DecodeError } from './binary-codec';
+import { decodeMessage, encodeMessage } from './message-codec';
+
+describe('Raft message codec', () => {
+  it('round-trips every field', () => {
+    const messages: Message[] = [
+      {
+        type: MessageType.Vote,
+        from: 'a:1',
+        to: 'b:2',
+        term: 7,
+        logIndex: 2 ** 40,
+        logTerm: 6,
+        context: 'transfer',
+      },
+      {
+        type: MessageType.Append,
+        from: 'a',
+        to: 'b',
+        term: 3,
+        logIndex: 10,
+        logTerm: 2,
+        commit: 9,
+        entries: [
+          { index: 11, term: 3, type: EntryType.Normal, data: new Uint8Array([1, 2, 3]) },
+          { index: 12, term: 3, type: EntryType.ConfChange, data: new Uint8Array(0) },
+        ],
+      },
+      {
+        type: MessageType.AppendResp,
+        from: 'b',
+        to: 'a',
+        term: 3,
+        logIndex: 10,
+        reject: true,
+        rejectHint: 4,
+        logTerm: 1,
+      },
+      {
+        type: MessageType.Snapshot,
+        from: 'a',
+        to: 'c',
+        term: 9,
+        snapshot: {
+          index: 100,
+          term: 8,
+          membership: { members: [{ id: 'a', role: 'voter', peerAddress: 'a:1' }] },
+        },
+      },
+      { type: MessageType.Heartbeat, from: 'a', to: 'b', term: 1, commit: 0 },
+    ];
+    for (const message of messages) expect(decodeMessage(encodeMessage(message))).toEqual(message);
+  });
+
+  it('refuses bytes that are cut short, trailing or of another version', () => {
+    const bytes = encodeMessage({ type: MessageType.Heartbeat, from: 'a', to: 'b', term: 1 });
+    expect(() => decodeMessage(bytes.subarray(0, bytes.length - 1))).toThrow(DecodeError);
+    expect(() => decodeMessage(Buffer.concat([bytes, Buffer.from([0])]))).toThrow(/trailing/);
+    const other = Buffer.from(bytes);
+    other[0] = 99;
+    expect(() => decodeMessage(other)).toThrow(/version 99/);
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * Every limit of Raft's durable storage, in one place (TIGER_STYLE: put a limit on everything,
+ * name it). The log store refuses a write beyond a limit with a typed error rather than letting
+ * one huge batch stall every fsync behind it.
+ */
+export const RAFT_STORAGE_LIMITS = {
+  /** Largest data of one entry (a command or a membership change). */
+  entryDataBytesMax: 16 * 1024 * 1024,
+  /** Largest number of entries in one save(): one LevelDB batch, one fsync. */
+  saveEntriesMax: 100_000,
+  /** Largest sum of entry data in one save(): bounds the batch LevelDB builds in memory. */
+  saveDataBytesMax: 256 * 1024 * 1024,
+  /** Largest cluster id (it is derived from the sorted peer list, so it stays short). */
+  clusterIdBytesMax: 1024,
+  /** Largest node id in a hard state's vote. */
+  nodeIdBytesMax: 1024,
+  /** Largest JSON of a SnapshotMeta (its membership), in the log store and in snapshot headers. */
+  snapshotMetaJsonBytesMax: 1024 * 1024,
+  /** Largest index or term: the API works with exact JavaScript numbers, the disk keeps 64 bits. */
+  indexMax: Number.MAX_SAFE_INTEGER,
+  /** Entries read per `nextv` call when loading the log: bounds memory held by one read. */
+  loadReadEntries: 1024,
+} as const;
+
+export const SNAPSHOT_LIMITS = {
+  /** Snapshots kept by default: the newest and one to fall back to if the newest is corrupt. */
+  retainCountDefault: 2,
+  retainCountMin: 1,
+  retainCountMax: 64,
+  /** Default size of the chunks a snapshot is read in (and sent to a follower in). */
+  readChunkBytesDefault: 1024 * 1024,
+  readChunkBytesMin: 1,
+  readChunkBytesMax: 64 * 1024 * 1024,
+  /** Small chunks from the state machine are gathered into writes of this size (fewer syscalls). */
+  writeBufferBytes: 1024 * 1024,
+  /** Largest state machine data in one snapshot. */
+  dataBytesMax: 64 * 1024 * 1024 * 1024,
+} as const;
+
+/** Format of the log store's keys and values; stored under its own key, checked on open. */
+export const LOG_STORE_FORMAT_VERSION = 1;
+
+/** Snapshot file header: magic, format version, sizes, checksums (see snapshot-format.ts). */
+export const SNAPSHOT_MAGIC = 0x53524358; // "XCRS" read as little-endian u32
+export const SNAPSHOT_FORMAT_VERSION = 1;
+export const SNAPSHOT_HEADER_BYTES = 28;
+export const SNAPSHOT_FILE_PREFIX = 'snapshot-';
+export const SNAPSHOT_FILE_SUFFIX = '.snap';
+export const TEMP_FILE_SUFFIX = '.tmp';
+/** Index digits in a snapshot's file name: names sort by index like the numbers do. */
+export const SNAPSHOT_INDEX_DIGITS = 20;
