@@ -1,5 +1,5 @@
 import { EntryType, MessageType, type Message } from '../core/types';
-import { DecodeError } from './binary-codec';
+import { MalformedFrameError } from '../transport/transport.errors';
 import { decodeMessage, encodeMessage } from './message-codec';
 
 describe('Raft message codec', () => {
@@ -55,7 +55,7 @@ describe('Raft message codec', () => {
 
   it('refuses bytes that are cut short, trailing or of another version', () => {
     const bytes = encodeMessage({ type: MessageType.Heartbeat, from: 'a', to: 'b', term: 1 });
-    expect(() => decodeMessage(bytes.subarray(0, bytes.length - 1))).toThrow(DecodeError);
+    expect(() => decodeMessage(bytes.subarray(0, bytes.length - 1))).toThrow(MalformedFrameError);
     expect(() => decodeMessage(Buffer.concat([bytes, Buffer.from([0])]))).toThrow(/trailing/);
     const other = Buffer.from(bytes);
     other[0] = 99;

@@ -1,5 +1,7 @@
 import { MessageType, type Entry, type Message, type SnapshotMeta } from '../core/types';
-import { BinaryReader, BinaryWriter, DecodeError } from './binary-codec';
+import { WireReader } from '../transport/wire-reader';
+import { WireWriter } from '../transport/wire-writer';
+import { MalformedFrameError } from '../transport/transport.errors';
 
 /**
  * Raft messages on the wire: binary, because Append messages carry the bulk of the traffic.
@@ -23,7 +25,7 @@ const FIELD = {
 
 export function encodeMessage(message: Message): Buffer {
   const entriesBytes = message.entries?.reduce((sum, e) => sum + e.data.length + 24, 0) ?? 0;
-  const writer = new BinaryWriter(128 + entriesBytes);
+  const writer = new WireWriter(128 + entriesBytes);
   let present = 0;
   if (message.logIndex !== undefined) present |= FIELD.logIndex;
   if (message.logTerm !== undefined) present |= FIELD.logTerm;
@@ -34,36 +36,44 @@ export function encodeMessage(message: Message): Buffer {
   if (message.snapshot !== undefined) present |= FIELD.snapshot;
   if (message.entries !== undefined) present |= FIELD.entries;
   writer.u8(VERSION).u8(TYPES.indexOf(message.type)).u32(present);
-  writer.string(message.from).string(message.to).u64(message.term);
+  writer.string32(message.from).string32(message.to).u64(message.term);
   if (message.logIndex !== undefined) writer.u64(message.logIndex);
   if (message.logTerm !== undefined) writer.u64(message.logTerm);
   if (message.commit !== undefined) writer.u64(message.commit);
   if (message.rejectHint !== undefined) writer.u64(message.rejectHint);
-  if (message.context !== undefined) writer.string(message.context);
-  if (message.snapshot !== undefined) writer.string(JSON.stringify(message.snapshot));
+  if (message.context !== undefined) writer.string32(message.context);
+  if (message.snapshot !== undefined) writer.string32(JSON.stringify(message.snapshot));
   if (message.entries !== undefined) {
     writer.u32(message.entries.length);
     for (const entry of message.entries)
-      writer.u64(entry.index).u64(entry.term).u8(entry.type).bytes(entry.data);
+      writer.u64(entry.index).u64(entry.term).u8(entry.type).bytes32(entry.data);
   }
   return writer.finish();
 }
 
 export function decodeMessage(bytes: Uint8Array): Message {
-  const reader = new BinaryReader(bytes);
+  const reader = new WireReader(
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    'raft message',
+  );
   const version = reader.u8();
-  if (version !== VERSION) throw new DecodeError(`unsupported message version ${version}`);
+  if (version !== VERSION) throw new MalformedFrameError(`unsupported message version ${version}`);
   const type = TYPES[reader.u8()];
-  if (type === undefined) throw new DecodeError('unknown message type');
+  if (type === undefined) throw new MalformedFrameError('unknown message type');
   const present = reader.u32();
-  const message: Message = { type, from: reader.string(), to: reader.string(), term: reader.u64() };
+  const message: Message = {
+    type,
+    from: reader.string32(),
+    to: reader.string32(),
+    term: reader.u64(),
+  };
   if (present & FIELD.logIndex) message.logIndex = reader.u64();
   if (present & FIELD.logTerm) message.logTerm = reader.u64();
   if (present & FIELD.commit) message.commit = reader.u64();
   if (present & FIELD.reject) message.reject = true;
   if (present & FIELD.rejectHint) message.rejectHint = reader.u64();
-  if (present & FIELD.context) message.context = reader.string();
-  if (present & FIELD.snapshot) message.snapshot = JSON.parse(reader.string()) as SnapshotMeta;
+  if (present & FIELD.context) message.context = reader.string32();
+  if (present & FIELD.snapshot) message.snapshot = JSON.parse(reader.string32()) as SnapshotMeta;
   if (present & FIELD.entries) {
     const count = reader.u32();
     const entries: Entry[] = new Array(count);
@@ -73,11 +83,11 @@ export function decodeMessage(bytes: Uint8Array): Message {
         index: reader.u64(),
         term: reader.u64(),
         type: reader.u8(),
-        data: Uint8Array.from(reader.bytes()),
+        data: Uint8Array.from(reader.bytes32()),
       };
     }
     message.entries = entries;
   }
-  reader.end();
+  reader.expectEnd();
   return message;
 }

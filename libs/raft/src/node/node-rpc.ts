@@ -1,5 +1,7 @@
 import type { SnapshotMeta } from '../core/types';
-import { BinaryReader, BinaryWriter, DecodeError } from './binary-codec';
+import { WireReader } from '../transport/wire-reader';
+import { WireWriter } from '../transport/wire-writer';
+import { MalformedFrameError } from '../transport/transport.errors';
 
 /**
  * Requests between node drivers over the transport's request/response channel: a follower
@@ -20,14 +22,14 @@ export type NodeRequest =
 const KINDS = ['propose', 'snapshot-begin', 'snapshot-chunk', 'snapshot-end'] as const;
 
 export function encodeNodeRequest(request: NodeRequest): Buffer {
-  const writer = new BinaryWriter(64 + ('data' in request ? request.data.length : 0));
+  const writer = new WireWriter(64 + ('data' in request ? request.data.length : 0));
   writer.u8(KINDS.indexOf(request.kind));
   switch (request.kind) {
     case 'propose':
-      return writer.u32(request.timeoutMs).bytes(request.data).finish();
+      return writer.u32(request.timeoutMs).bytes32(request.data).finish();
     case 'snapshot-begin':
       return writer
-        .string(JSON.stringify(request.meta))
+        .string32(JSON.stringify(request.meta))
         .u64(request.dataBytes)
         .u32(request.dataCrc32c)
         .u64(request.term)
@@ -36,7 +38,7 @@ export function encodeNodeRequest(request: NodeRequest): Buffer {
       return writer
         .u64(request.snapshotIndex)
         .u64(request.offsetBytes)
-        .bytes(request.data)
+        .bytes32(request.data)
         .finish();
     case 'snapshot-end':
       return writer.u64(request.snapshotIndex).finish();
@@ -44,17 +46,20 @@ export function encodeNodeRequest(request: NodeRequest): Buffer {
 }
 
 export function decodeNodeRequest(bytes: Uint8Array): NodeRequest {
-  const reader = new BinaryReader(bytes);
+  const reader = new WireReader(
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    'node request',
+  );
   const kind = KINDS[reader.u8()];
   let request: NodeRequest;
   switch (kind) {
     case 'propose':
-      request = { kind, timeoutMs: reader.u32(), data: Uint8Array.from(reader.bytes()) };
+      request = { kind, timeoutMs: reader.u32(), data: Uint8Array.from(reader.bytes32()) };
       break;
     case 'snapshot-begin':
       request = {
         kind,
-        meta: JSON.parse(reader.string()) as SnapshotMeta,
+        meta: JSON.parse(reader.string32()) as SnapshotMeta,
         dataBytes: reader.u64(),
         dataCrc32c: reader.u32(),
         term: reader.u64(),
@@ -65,15 +70,15 @@ export function decodeNodeRequest(bytes: Uint8Array): NodeRequest {
         kind,
         snapshotIndex: reader.u64(),
         offsetBytes: reader.u64(),
-        data: Uint8Array.from(reader.bytes()),
+        data: Uint8Array.from(reader.bytes32()),
       };
       break;
     case 'snapshot-end':
       request = { kind, snapshotIndex: reader.u64() };
       break;
     default:
-      throw new DecodeError('unknown node request kind');
+      throw new MalformedFrameError('unknown node request kind');
   }
-  reader.end();
+  reader.expectEnd();
   return request;
 }

@@ -35,6 +35,25 @@ export class WireReader {
     return value;
   }
 
+  /** An exact integer below 2^53 in 8 bytes. */
+  u64(): number {
+    const high = this.u32();
+    const low = this.u32();
+    const value = high * 0x1_0000_0000 + low;
+    if (!Number.isSafeInteger(value)) this.fail(`integer ${value} out of range`);
+    return value;
+  }
+
+  /** A u32-length-prefixed byte string, as a view. */
+  bytes32(): Buffer {
+    return this.bytesOf(this.u32());
+  }
+
+  /** A u32-length-prefixed UTF-8 string. */
+  string32(): string {
+    return this.bytes32().toString('utf8');
+  }
+
   /** `count` bytes as a view. */
   bytesOf(count: number): Buffer {
     this.need(count);
