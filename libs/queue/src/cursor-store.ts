@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc32c';
 import { hasErrorCode, type FileSystem } from './fs/file-system';
 import {
   CURSOR_FILE_BYTES,
@@ -113,7 +113,7 @@ function encodeCursor(seq: number): Buffer {
   bytes.writeUInt32LE(CURSOR_MAGIC, 0);
   bytes.writeUInt32LE(CURSOR_FORMAT_VERSION, 4);
   writeSeq(bytes, 8, seq);
-  bytes.writeUInt32LE(crc32c(bytes.subarray(0, 16)), 16);
+  bytes.writeUInt32LE(crc32c(bytes, 0, 16), 16);
   return bytes;
 }
 
@@ -123,6 +123,6 @@ function cursorProblem(bytes: Buffer, length: number): string | undefined {
   if (bytes.readUInt32LE(0) !== CURSOR_MAGIC) return 'not a cursor file (bad magic)';
   if (bytes.readUInt32LE(4) !== CURSOR_FORMAT_VERSION)
     return `unsupported cursor format version ${bytes.readUInt32LE(4)}`;
-  if (bytes.readUInt32LE(16) !== crc32c(bytes.subarray(0, 16))) return 'cursor checksum mismatch';
+  if (bytes.readUInt32LE(16) !== crc32c(bytes, 0, 16)) return 'cursor checksum mismatch';
   return undefined;
 }

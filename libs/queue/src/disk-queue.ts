@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { AppendGroup, ChunkPool } from './append-group';
+import { AppendGroup, ChunkPool, writeChecksums, type SegmentWrite } from './append-group';
 import { CursorStore } from './cursor-store';
 import { readFrameBatches, type FrameRecord } from './frame-reader';
+import { RecordIterator } from './record-iterator';
 import { hasErrorCode, type FileHandle, type FileSystem } from './fs/file-system';
 import {
   FRAME_HEADER_BYTES,
@@ -17,7 +18,7 @@ import {
   type DiskQueueOptions,
   type ResolvedQueueOptions,
 } from './queue.options';
-import { encodeFrame, encodeSegmentHeader, segmentHeaderProblem } from './record-frame';
+import { encodeSegmentHeader, segmentHeaderProblem } from './record-frame';
 import { Segment, parseSegmentFileName, segmentFileName } from './segment';
 
 export interface QueueRecord {
@@ -56,11 +57,18 @@ export class DiskQueue {
   private readonly cursors: CursorStore;
   private readonly chunkPool = new ChunkPool();
   private group: AppendGroup | undefined;
-  private flushScheduled = false;
+  /** The setImmediate that will flush the open group, if one is pending. */
+  private flushImmediate: NodeJS.Immediate | undefined;
   private ioChain: Promise<unknown> = Promise.resolve();
   /** Handles with writes not yet fdatasync'd, and whether a created segment awaits a directory fsync. */
   private readonly dirtyHandles = new Set<FileHandle>();
   private dirDirty = false;
+  /**
+   * Early writeback: background fdatasyncs of the active segment in flight, by handle. Each settles
+   * with the error it met (undefined when it succeeded) and never rejects; a failed one stays here so
+   * that the next fdatasync of that handle reports it instead of claiming durability.
+   */
+  private readonly writebacks = new Map<FileHandle, Promise<unknown>>();
   private lastAppendedSeq = 0;
   private lastWrittenSeq = 0;
   private lastDurableSeq = 0;
@@ -178,8 +186,8 @@ export class DiskQueue {
   }
 
   /** Every written record with a sequence at or after `fromSeq`, in order, read with a bounded buffer. */
-  async *records(fromSeq: number = this.firstSeq): AsyncGenerator<QueueRecord> {
-    for await (const batch of this.recordBatches(fromSeq)) yield* batch;
+  records(fromSeq: number = this.firstSeq): AsyncGenerator<QueueRecord> {
+    return new RecordIterator(this.recordBatches(fromSeq));
   }
 
   /**
@@ -348,12 +356,26 @@ export class DiskQueue {
 
   private openGroup(): AppendGroup {
     if (this.group === undefined) this.group = new AppendGroup(this.chunkPool);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // Appends issued in the same tick join this group: one write, one fdatasync.
-      setImmediate(() => void this.enqueueFlush().catch(() => undefined));
-    }
+    // Appends issued in the same tick join this group: one write, one fdatasync.
+    this.flushImmediate ??= setImmediate(this.flushOpenGroup);
     return this.group;
+  }
+
+  private readonly flushOpenGroup = (): void => {
+    void this.enqueueFlush().catch(() => undefined);
+  };
+
+  /**
+   * Under `always`, once a group is durable and its `released` waiters resolved: if, when their
+   * continuations have run (a microtask queued behind them), the open group holds at least as many
+   * waiters, every appender came straight back, and the next flush starts now instead of after the
+   * event loop's check phase (setImmediate). Appenders that take longer still join a group by the
+   * setImmediate, as before: a group is never cut short of one that is still filling.
+   */
+  private flushWhenRefilled(released: number): void {
+    queueMicrotask(() => {
+      if (this.group !== undefined && this.group.waiterCount >= released) this.flushOpenGroup();
+    });
   }
 
   private frame(group: AppendGroup, seq: number, payload: Uint8Array): void {
@@ -367,12 +389,11 @@ export class DiskQueue {
       segment.sizeBytes === SEGMENT_HEADER_BYTES &&
       !segment.hasRecords
     ) {
-      const header = group.reserve(segment, SEGMENT_HEADER_BYTES);
-      encodeSegmentHeader(segment.baseSeq).copy(header.target, header.offset);
+      const headerOffset = group.reserve(segment, SEGMENT_HEADER_BYTES);
+      group.chunk.set(encodeSegmentHeader(segment.baseSeq), headerOffset);
       group.writes[group.writes.length - 1].startOffsetBytes = 0;
     }
-    const { target, offset } = group.reserve(segment, length);
-    encodeFrame(target, offset, seq, payload);
+    group.frame(group.reserve(segment, length), seq, payload);
     segment.noteRecord(seq, segment.sizeBytes, length);
     group.lastSeq = seq;
     this.lastAppendedSeq = seq;
@@ -388,7 +409,10 @@ export class DiskQueue {
 
   private enqueueFlush(): Promise<void> {
     return this.serially(async () => {
-      this.flushScheduled = false;
+      if (this.flushImmediate !== undefined) {
+        clearImmediate(this.flushImmediate); // this task takes the group it was for
+        this.flushImmediate = undefined;
+      }
       const group = this.group;
       this.group = undefined;
       if (group === undefined) return;
@@ -397,13 +421,9 @@ export class DiskQueue {
         if (this.failure !== undefined) throw this.failedError();
         await this.writeGroup(group);
         group.resolveAll();
+        if (this.options.syncMode === 'always') this.flushWhenRefilled(group.waiterCount);
       } catch (error) {
-        if (this.failure === undefined) {
-          this.failure = error;
-          this.options.logger.error(
-            `write failed, the queue refuses further appends until reopened: ${String(error)}`,
-          );
-        }
+        this.noteWriteFailure(error);
         group.rejectAll(error);
         throw error;
       } finally {
@@ -411,6 +431,15 @@ export class DiskQueue {
         group.release();
       }
     });
+  }
+
+  /** The first failed write or fdatasync stops appends until the queue is reopened. */
+  private noteWriteFailure(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.options.logger.error(
+      `write failed, the queue refuses further appends until reopened: ${String(error)}`,
+    );
   }
 
   private async writeGroup(group: AppendGroup): Promise<void> {
@@ -421,12 +450,76 @@ export class DiskQueue {
       const handle = segment.writeHandle;
       if (handle === undefined)
         throw new Error(`assertion failed: no write handle for ${segment.path}`);
-      await handle.writev(write.buffers, write.startOffsetBytes);
+      if (this.options.syncMode === 'always' && write.bytes <= QUEUE_LIMITS.syncWriteBytesMax) {
+        // The fdatasync that follows bounds what is dirty, so a small write cannot stall on writeback.
+        for (let i = 0; i < write.buffers.length; i++) writeChecksums(write, i);
+        handle.writevSync(write.buffers, write.startOffsetBytes);
+      } else {
+        await this.writeChunks(handle, write);
+      }
       segment.writtenBytes = write.startOffsetBytes + write.bytes;
       this.dirtyHandles.add(handle);
     }
     this.lastWrittenSeq = group.lastSeq;
     if (this.options.syncMode === 'always') await this.syncDirty();
+    else this.startWriteback(group.writes[group.writes.length - 1].segment);
+  }
+
+  /**
+   * Writes `write`'s chunks in order, one writev each, checksumming a chunk while the previous one is
+   * being written (the checksums are CPU on this thread, the write waits on a worker thread). Each
+   * write starts only once the previous one is done, so a crash leaves a prefix, as one writev would.
+   */
+  private async writeChunks(handle: FileHandle, write: SegmentWrite): Promise<void> {
+    let position = write.startOffsetBytes;
+    let writing: Promise<void> | undefined;
+    for (let i = 0; i < write.buffers.length; i++) {
+      writeChecksums(write, i);
+      if (writing !== undefined) await writing;
+      writing = handle.writev([write.buffers[i]], position);
+      position += write.buffers[i].length;
+    }
+    await writing;
+  }
+
+  /**
+   * Under `none` and `interval`, starts a background fdatasync of the active segment once
+   * `writebackBytes` were written to it since the last one started, without waiting for it. The
+   * fdatasync a roll owes the segment (see createRolledSegment) then finds little left to flush
+   * instead of a whole segment's worth, and the disk works while appends go on. It only ever makes
+   * more bytes durable sooner; `durableSeq` is not advanced by it.
+   */
+  private startWriteback(segment: Segment): void {
+    const handle = segment.writeHandle;
+    if (handle === undefined || this.writebacks.has(handle)) return;
+    if (segment.writtenBytes - segment.writebackStartBytes < this.options.writebackBytes) return;
+    segment.writebackStartBytes = segment.writtenBytes;
+    const writeback: Promise<unknown> = handle.datasync().then(
+      () => {
+        if (this.writebacks.get(handle) === writeback) this.writebacks.delete(handle);
+        return undefined;
+      },
+      (error: unknown) => {
+        this.noteWriteFailure(error);
+        return error;
+      },
+    );
+    this.writebacks.set(handle, writeback);
+  }
+
+  /** fdatasync of `handle`, after any early writeback of it, whose failure it reports. */
+  private async datasync(handle: FileHandle): Promise<void> {
+    await this.settleWriteback(handle);
+    await handle.datasync();
+  }
+
+  /** Waits for the early writeback of `handle`, if any; rejects with its error if it failed. */
+  private async settleWriteback(handle: FileHandle): Promise<void> {
+    const writeback = this.writebacks.get(handle);
+    if (writeback === undefined) return;
+    const error = await writeback;
+    if (this.writebacks.get(handle) === writeback) this.writebacks.delete(handle);
+    if (error !== undefined) throw error;
   }
 
   /**
@@ -437,7 +530,7 @@ export class DiskQueue {
     const index = this.segments.indexOf(segment);
     const previous = this.segments[index - 1];
     if (previous?.writeHandle) {
-      await previous.writeHandle.datasync();
+      await this.datasync(previous.writeHandle);
       await this.closeWriteHandle(previous);
     }
     segment.writeHandle = await this.fs.create(segment.path);
@@ -451,7 +544,7 @@ export class DiskQueue {
     this.dirtyHandles.clear();
     const dirDirty = this.dirDirty;
     this.dirDirty = false;
-    await Promise.all(handles.map((handle) => handle.datasync()));
+    await Promise.all(handles.map((handle) => this.datasync(handle)));
     if (dirDirty) await this.fs.syncDir(this.dir);
     this.lastDurableSeq = Math.max(this.lastDurableSeq, upTo);
   }
@@ -461,6 +554,8 @@ export class DiskQueue {
     if (handle === undefined) return;
     segment.writeHandle = undefined;
     this.dirtyHandles.delete(handle);
+    // Never close under a background fdatasync; its failure, if any, is already the queue's failure.
+    await this.settleWriteback(handle).catch(() => undefined);
     await handle.close();
   }
 
@@ -576,7 +671,7 @@ export class DiskQueue {
       if (!tornTail) throw new CorruptionError(segment.path, problem.offsetBytes, problem.reason);
       break;
     }
-    segment.writtenBytes = segment.sizeBytes;
+    segment.writtenBytes = segment.writebackStartBytes = segment.sizeBytes;
     segment.indexed = true;
     return segment.sizeBytes;
   }

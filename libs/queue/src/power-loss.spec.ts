@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { DiskQueue } from './disk-queue';
-import type { QueueLogger, SyncMode } from './queue.options';
+import type { DiskQueueOptions, QueueLogger, SyncMode } from './queue.options';
 import { QueueErrorCode } from './queue.errors';
 import { SeededRandom, SimulatedFileSystem } from './testing';
 
@@ -119,7 +119,11 @@ class Model {
   }
 }
 
-async function run(syncMode: SyncMode, actions: Action[]): Promise<void> {
+async function run(
+  syncMode: SyncMode,
+  actions: Action[],
+  options: DiskQueueOptions = {},
+): Promise<void> {
   const fs = new SimulatedFileSystem({ seed: 7 });
   const openQueue = (): Promise<DiskQueue> =>
     DiskQueue.open(DIR, {
@@ -128,6 +132,7 @@ async function run(syncMode: SyncMode, actions: Action[]): Promise<void> {
       segmentBytes: SEGMENT_BYTES,
       logger: silentLogger,
       syncIntervalMs: 60_000,
+      ...options,
     });
   const model = new Model();
   let queue = await openQueue();
@@ -266,6 +271,17 @@ describe('DiskQueue under power loss (simulated file system)', () => {
           run(syncMode, actions),
         ),
         { numRuns: 150, seed: 20261127 },
+      );
+    });
+  }
+
+  for (const syncMode of ['interval', 'none'] as const) {
+    it(`recovers a durable prefix with sync ${syncMode} and early writeback in larger segments`, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(actionArb, { minLength: 1, maxLength: 40 }), (actions) =>
+          run(syncMode, actions, { segmentBytes: 4 * SEGMENT_BYTES, writebackBytes: 4096 }),
+        ),
+        { numRuns: 100, seed: 20261128 },
       );
     });
   }

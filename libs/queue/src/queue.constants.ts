@@ -17,6 +17,14 @@ export const QUEUE_LIMITS = {
   pendingBytesMaxDefault: 256 * 1024 * 1024,
   /** Size of one buffer that appends are framed into before a vectored write. */
   writeChunkBytes: 1024 * 1024,
+  /** Default early-writeback interval of `none` and `interval` (see DiskQueueOptions.writebackBytes). */
+  writebackBytesDefault: 8 * 1024 * 1024,
+  /**
+   * Under `always`, a group's write of at most this many bytes is made on the event loop (writevSync:
+   * measured 30–55 µs for a group of 64 records of 200 bytes, against 90–200 µs through the thread
+   * pool) instead of on a worker thread.
+   */
+  syncWriteBytesMax: 64 * 1024,
   /** Default read buffer of iterators and scans; a record larger than it gets a buffer of its own. */
   readBufferBytesDefault: 1024 * 1024,
   /** One sparse-index entry (seq → offset) per this many bytes of segment, for random reads. */

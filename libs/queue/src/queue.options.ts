@@ -7,7 +7,9 @@ import { invalidArgument } from './queue.errors';
  * When appended bytes are made durable:
  * - `always`: an append resolves only after the fdatasync that covers it;
  * - `interval`: appends resolve once written; a timer fdatasyncs every `syncIntervalMs`;
- * - `none`: the operating system decides (and `sync()`, a segment roll and `close()` force it).
+ * - `none`: the operating system decides (and `sync()`, a segment roll and `close()` force it; an
+ *   early writeback, see `writebackBytes`, makes the active segment durable in the background).
+ *   Neither `none` nor `interval` counts a background fdatasync in `durableSeq`.
  */
 export type SyncMode = 'always' | 'interval' | 'none';
 
@@ -26,6 +28,13 @@ export interface DiskQueueOptions {
   batchRecordsMax?: number;
   pendingBytesMax?: number;
   readBufferBytes?: number;
+  /**
+   * Under `none` and `interval`: once this many bytes were written to the active segment since the
+   * last background fdatasync of it started, start another (early writeback), so that a segment roll
+   * does not wait for a whole segment to reach the disk. Default 8 MiB; a value above `segmentBytes`
+   * turns it off.
+   */
+  writebackBytes?: number;
   /** Sequence of the first record of a new, empty queue (default 1). */
   firstSeq?: number;
   /**
@@ -65,6 +74,7 @@ export function resolveQueueOptions(options: DiskQueueOptions): ResolvedQueueOpt
     batchRecordsMax: options.batchRecordsMax ?? QUEUE_LIMITS.batchRecordsMaxDefault,
     pendingBytesMax: options.pendingBytesMax ?? QUEUE_LIMITS.pendingBytesMaxDefault,
     readBufferBytes: options.readBufferBytes ?? QUEUE_LIMITS.readBufferBytesDefault,
+    writebackBytes: options.writebackBytes ?? QUEUE_LIMITS.writebackBytesDefault,
     firstSeq: options.firstSeq ?? 1,
     repair: options.repair ?? false,
     logger: options.logger ?? consoleLogger,
@@ -78,6 +88,7 @@ export function resolveQueueOptions(options: DiskQueueOptions): ResolvedQueueOpt
   checkInteger('batchRecordsMax', resolved.batchRecordsMax, 1, 1_048_576);
   checkInteger('pendingBytesMax', resolved.pendingBytesMax, segmentBytes, Number.MAX_SAFE_INTEGER);
   checkInteger('readBufferBytes', resolved.readBufferBytes, 4096, 64 * 1024 * 1024);
+  checkInteger('writebackBytes', resolved.writebackBytes, 4096, QUEUE_LIMITS.segmentBytesMax);
   checkInteger('firstSeq', resolved.firstSeq, 1, QUEUE_LIMITS.seqMax);
   return resolved;
 }

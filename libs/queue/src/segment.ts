@@ -30,6 +30,8 @@ export class Segment {
   sizeBytes = SEGMENT_HEADER_BYTES;
   /** Bytes handed to the operating system. */
   writtenBytes = SEGMENT_HEADER_BYTES;
+  /** `writtenBytes` when the last early writeback (background fdatasync) of this segment started. */
+  writebackStartBytes = 0;
   /** Highest sequence appended to this segment; baseSeq - 1 while it has no record. */
   lastSeq: number;
   recordCount = 0;
@@ -38,6 +40,8 @@ export class Segment {
   /** Sparse index: the sequence and offset of the first record at or after every index interval. */
   readonly indexSeqs: number[] = [];
   readonly indexOffsets: number[] = [];
+  /** The next record at or after this offset gets an index entry (the last entry's plus the interval). */
+  private nextIndexOffset = 0;
   /** Open while this is the segment being appended to. */
   writeHandle: FileHandle | undefined;
   /** True until the file exists on disk (created by the flush that writes its first bytes). */
@@ -58,11 +62,10 @@ export class Segment {
 
   /** Notes a record at `offsetBytes`, keeping one index entry per interval of bytes. */
   noteRecord(seq: number, offsetBytes: number, frameBytes: number): void {
-    const lastIndexed =
-      this.indexOffsets.length === 0 ? -Infinity : this.indexOffsets[this.indexOffsets.length - 1];
-    if (offsetBytes - lastIndexed >= QUEUE_LIMITS.indexIntervalBytes) {
+    if (offsetBytes >= this.nextIndexOffset) {
       this.indexSeqs.push(seq);
       this.indexOffsets.push(offsetBytes);
+      this.nextIndexOffset = offsetBytes + QUEUE_LIMITS.indexIntervalBytes;
     }
     this.lastSeq = seq;
     this.recordCount += 1;
@@ -89,6 +92,7 @@ export class Segment {
   resetIndex(): void {
     this.indexSeqs.length = 0;
     this.indexOffsets.length = 0;
+    this.nextIndexOffset = 0;
     this.recordCount = 0;
     this.lastSeq = this.baseSeq - 1;
     this.sizeBytes = SEGMENT_HEADER_BYTES;

@@ -15,6 +15,12 @@ export interface FileHandle {
   read(buffer: Uint8Array, offset: number, length: number, positionBytes: number): Promise<number>;
   /** Writes every byte of `buffers`, in order, starting at `positionBytes` (one vectored write where possible). */
   writev(buffers: readonly Uint8Array[], positionBytes: number): Promise<void>;
+  /**
+   * `writev` on the calling thread: returns (or throws) once the bytes are in the operating system's
+   * cache. For small writes only, where the hop to a worker thread costs more than the write itself;
+   * it blocks the event loop while it runs.
+   */
+  writevSync(buffers: readonly Uint8Array[], positionBytes: number): void;
   /** fdatasync: every byte written to this file so far is durable when it resolves. */
   datasync(): Promise<void>;
   /** Cuts (or extends with zeros) the file to `sizeBytes`. Durable after `datasync`. */

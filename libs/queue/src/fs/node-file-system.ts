@@ -1,4 +1,4 @@
-import { promises as fsp, constants as fsConstants } from 'node:fs';
+import { promises as fsp, constants as fsConstants, writevSync } from 'node:fs';
 import type { FileHandle, FileSystem, OpenMode } from './file-system';
 
 /** The real file system, through node:fs/promises (libuv's thread pool keeps fsync off the event loop). */
@@ -57,6 +57,16 @@ class NodeFileHandle implements FileHandle {
     // A vectored write to a regular file is normally complete; loop for the rare short write.
     while (pending.length > 0) {
       const { bytesWritten } = await this.handle.writev(pending as Uint8Array[], position);
+      position += bytesWritten;
+      pending = dropBytes(pending, bytesWritten);
+    }
+  }
+
+  writevSync(buffers: readonly Uint8Array[], positionBytes: number): void {
+    let pending = buffers.filter((b) => b.length > 0);
+    let position = positionBytes;
+    while (pending.length > 0) {
+      const bytesWritten = writevSync(this.handle.fd, pending as Uint8Array[], position);
       position += bytesWritten;
       pending = dropBytes(pending, bytesWritten);
     }

@@ -106,6 +106,38 @@ describe('SimulatedFileSystem', () => {
       expect(settled).toBe(true);
     });
 
+    it('writes on the calling thread with writevSync, counted and failed as writev', async () => {
+      const fs = new SimulatedFileSystem();
+      const handle = await durableFile(fs, '/d/f', '');
+      fs.resetCounters();
+      const buffer = bytes('world');
+      handle.writevSync([bytes('hello '), buffer], 0);
+      buffer.fill(0x62); // copied at the call, like writev
+      expect(text(fs.readFileCurrent('/d/f'))).toBe('hello world');
+      expect(fs.counters).toMatchObject({ writev: 1 });
+      fs.failNext('writev', 'ENOSPC');
+      expect(() => handle.writevSync([bytes('x')], 0)).toThrow(
+        expect.objectContaining({ code: 'ENOSPC' }),
+      );
+      expect(() => handle.writevSync([bytes('x')], -1)).toThrow(
+        expect.objectContaining({ code: 'EINVAL' }),
+      );
+      expect(text(fs.readFileCurrent('/d/f'))).toBe('hello world');
+      const reader = await fs.open('/d/f', 'r');
+      expect(() => reader.writevSync([bytes('x')], 0)).toThrow(
+        expect.objectContaining({ code: 'EBADF' }),
+      );
+      await reader.close();
+      expect(() => reader.writevSync([bytes('x')], 0)).toThrow(
+        expect.objectContaining({ code: 'EBADF' }),
+      );
+      fs.powerLoss(KEEP_NOTHING);
+      expect(() => handle.writevSync([bytes('x')], 0)).toThrow(
+        expect.objectContaining({ code: 'EIO' }),
+      );
+      expect(text(fs.readFileCurrent('/d/f'))).toBe('');
+    });
+
     it('rejects writes and truncates on a read-only handle with EBADF, but reads', async () => {
       const fs = new SimulatedFileSystem();
       fs.writeFileDurably('/f', bytes('data'));

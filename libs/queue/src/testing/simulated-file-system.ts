@@ -3,7 +3,8 @@ import type { FileHandle, FileSystem, OpenMode } from '../fs/file-system';
 import { SeededRandom } from '@xcron/testing';
 
 /** Every call of the port that the double counts and can fail on purpose. */
-export type SimulatedOperation = keyof FileSystem | keyof FileHandle;
+/** Calls that can be counted and failed; `writevSync` counts (and fails) as `writev`, the same system call. */
+export type SimulatedOperation = keyof FileSystem | Exclude<keyof FileHandle, 'writevSync'>;
 
 /** How many of the operations not yet made durable reach the disk anyway when power is lost. */
 export type KeepUnsynced = 'none' | 'all' | 'random';
@@ -466,22 +467,11 @@ export class SimulatedFileSystem implements FileSystem {
     scopeEpoch: number | undefined,
     work: () => T,
   ): Promise<T> {
-    this.callCounts[operation] += 1;
     const startEpoch = this.epoch;
     const path = paths[0] ?? ROOT;
     let outcome: { ok: true; value: T } | { ok: false; error: unknown };
     try {
-      if (
-        (handle !== undefined && handle.epoch !== this.epoch) ||
-        (scopeEpoch !== undefined && scopeEpoch !== this.epoch)
-      ) {
-        throw fileSystemError('EIO', operation, path, 'the process that owns this was killed');
-      }
-      if (handle?.closed === true) {
-        throw fileSystemError('EBADF', operation, path, 'handle is closed');
-      }
-      this.fireFault(operation, paths);
-      outcome = { ok: true, value: work() };
+      outcome = { ok: true, value: this.performSync(operation, paths, handle, scopeEpoch, work) };
     } catch (error) {
       outcome = { ok: false, error };
     }
@@ -493,6 +483,29 @@ export class SimulatedFileSystem implements FileSystem {
       throw outcome.error;
     }
     return outcome.value;
+  }
+
+  /** Runs one call synchronously: checks that its process is alive, fires an injected fault or does the work. */
+  private performSync<T>(
+    operation: SimulatedOperation,
+    paths: readonly string[],
+    handle: HandleState | undefined,
+    scopeEpoch: number | undefined,
+    work: () => T,
+  ): T {
+    this.callCounts[operation] += 1;
+    const path = paths[0] ?? ROOT;
+    if (
+      (handle !== undefined && handle.epoch !== this.epoch) ||
+      (scopeEpoch !== undefined && scopeEpoch !== this.epoch)
+    ) {
+      throw fileSystemError('EIO', operation, path, 'the process that owns this was killed');
+    }
+    if (handle?.closed === true) {
+      throw fileSystemError('EBADF', operation, path, 'handle is closed');
+    }
+    this.fireFault(operation, paths);
+    return work();
   }
 
   private fireFault(operation: SimulatedOperation, paths: readonly string[]): void {
@@ -518,6 +531,8 @@ export class SimulatedFileSystem implements FileSystem {
     this.openHandles.add(state);
     return new SimulatedFileHandle(state, {
       run: (operation, work) => this.perform(operation, [state.path], state, undefined, work),
+      runSync: (operation, work) =>
+        this.performSync(operation, [state.path], state, undefined, work),
       closed: () => {
         this.openHandles.delete(state);
         this.collectUnreachableFiles();
@@ -655,7 +670,8 @@ interface HandleState {
 }
 
 interface HandleHost {
-  run<T>(operation: keyof FileHandle, work: () => T): Promise<T>;
+  run<T>(operation: SimulatedOperation, work: () => T): Promise<T>;
+  runSync<T>(operation: SimulatedOperation, work: () => T): T;
   closed(): void;
 }
 
@@ -683,6 +699,14 @@ class SimulatedFileHandle implements FileHandle {
       this.requireWritable('writev');
       requireCount(positionBytes, 'writev', this.state.path);
       // Copied now: the caller may reuse its buffers once the promise settles.
+      this.state.file.write(positionBytes, concatenate(buffers));
+    });
+  }
+
+  writevSync(buffers: readonly Uint8Array[], positionBytes: number): void {
+    this.host.runSync('writev', () => {
+      this.requireWritable('writev');
+      requireCount(positionBytes, 'writev', this.state.path);
       this.state.file.write(positionBytes, concatenate(buffers));
     });
   }
