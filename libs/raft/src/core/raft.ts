@@ -158,6 +158,11 @@ export class RaftCore {
   private previousHardState: HardState;
   private previousSoftState: SoftState;
   private outstanding: Ready | undefined;
+  /**
+   * The last entry handed out by `takeCommitted()` (0: none yet): entries up to it are being
+   * applied by the driver outside a Ready; neither a Ready nor another call hands them out again.
+   */
+  private applyingIndex = 0;
 
   constructor(options: RaftOptions, start: RaftStartState) {
     this.id = options.id;
@@ -328,7 +333,7 @@ export class RaftCore {
       this.log.unstableEntries().length > 0 ||
       !sameHardState(this.hardState(), this.previousHardState) ||
       !sameSoftState(this.softState(), this.previousSoftState) ||
-      (this.log.committed > this.log.applied && this.applyLimit() > this.log.applied)
+      (this.log.committed > this.applyCursor() && this.applyLimit() > this.applyCursor())
     );
   }
 
@@ -339,9 +344,7 @@ export class RaftCore {
     const softState = this.softState();
     const ready: Ready = {
       entries: this.log.unstableEntries(),
-      committedEntries: this.pendingSnapshot
-        ? []
-        : this.log.toApply(this.applyLimit(), this.options.applyBytesMax),
+      committedEntries: this.pendingSnapshot ? [] : this.committedToApply(),
       messages: this.messages,
       messagesAfterPersist: this.messagesAfterPersist,
       readStates: this.readStates,
@@ -389,6 +392,58 @@ export class RaftCore {
     }
   }
 
+  /**
+   * Leader pipelining: the replication messages that may go out before this node's own disk write
+   * completes (`Ready.messages`: Append, Heartbeat, ...), produced now, even while a Ready is
+   * outstanding. Proposals made while the driver persists the previous Ready thus reach the
+   * followers at once instead of after that write; their entries still come in the next Ready, to
+   * be persisted before this leader counts them. A driver that never calls it gets them in Readies.
+   */
+  takeMessages(): Message[] {
+    if (this.role === 'leader' && (this.broadcastEntries || this.broadcastCommit))
+      this.flushBroadcast();
+    if (this.messages.length === 0) return [];
+    const messages = this.messages;
+    this.messages = [];
+    return messages;
+  }
+
+  /**
+   * Committed entries to apply now, outside a Ready (while a Ready's write may be in flight): only
+   * entries this node has already persisted (the same limit as `Ready.committedEntries`), in log
+   * order, each handed out once — to a later Ready as little as to a later call. The driver applies
+   * them in the order it took them, before any Ready's `committedEntries` taken after them, and
+   * reports each batch with `appliedTo`. Nothing while a snapshot waits to be installed.
+   */
+  takeCommitted(): Entry[] {
+    if (this.pendingSnapshot !== undefined || this.outstanding?.snapshot !== undefined) return [];
+    return this.committedToApply();
+  }
+
+  /** The driver applied every entry through `index` that `takeCommitted` handed out. */
+  appliedTo(index: number): void {
+    this.log.appliedTo(index);
+  }
+
+  /**
+   * Committed, stable entries after the last one handed out to apply (bounded in bytes), marked as
+   * handed out. For a driver that applies only through Readies this is what `toApply` gives: the
+   * mark is never ahead of `applied` once the Ready is advanced.
+   */
+  private committedToApply(): Entry[] {
+    const from = this.applyCursor();
+    const upTo = Math.min(this.log.committed, this.applyLimit());
+    if (upTo <= from) return [];
+    const entries = this.log.slice(from + 1, upTo, this.options.applyBytesMax);
+    this.applyingIndex = entries[entries.length - 1].index;
+    return entries;
+  }
+
+  /** The last entry applied, or handed out to apply. */
+  private applyCursor(): number {
+    return Math.max(this.applyingIndex, this.log.applied);
+  }
+
   status(): RaftStatus {
     const progress = new Map<NodeId, ProgressStatus>();
     for (const [id, p] of this.progress) {
@@ -418,6 +473,21 @@ export class RaftCore {
 
   get latestSnapshot(): SnapshotMeta {
     return this.snapshotMeta;
+  }
+
+  /** This node's role, without the cost of `status()` (which copies every follower's progress). */
+  get currentRole(): Role {
+    return this.role;
+  }
+
+  /** The leader this node knows of (NO_NODE when none), without the cost of `status()`. */
+  get currentLeader(): NodeId {
+    return this.leaderId;
+  }
+
+  /** The membership in effect, without the cost of `status()`. */
+  get currentMembership(): Membership {
+    return this.memberships.current;
   }
 
   checkInvariants(): void {

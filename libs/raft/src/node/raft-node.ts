@@ -73,6 +73,8 @@ interface PendingRead {
 }
 
 const NOT_LEADER_CODE = 'NOT_LEADER';
+/** Entries deleted per log-store compaction call (see compactStorage). */
+const COMPACT_STEP_ENTRIES = 1_000;
 
 /** The cluster id: a digest of the bootstrap membership, so nodes of different clusters never talk. */
 export function clusterIdOf(members: readonly Member[]): string {
@@ -95,6 +97,20 @@ export class RaftNode {
   private driveScheduled = false;
   private driving = false;
   private stopped = false;
+  /**
+   * Applies run one batch at a time, in the order the core handed the entries out, on this chain:
+   * committed entries are applied as soon as they are known committed and persisted here, while
+   * the Ready loop may be persisting later entries (see RaftCore.takeCommitted).
+   */
+  private applyChain: Promise<void> = Promise.resolve();
+  /** Whether pump() queued an apply since the Ready loop last waited for the chain. */
+  private appliesQueued = false;
+  /** pump() held the leader's messages back for one turn (see there). */
+  private messagesDeferred = false;
+  /** The snapshot being written (and the log compacted behind it), if any: one at a time. */
+  private snapshotting: Promise<void> | undefined;
+  /** How far this node's log store is compacted, as far as this driver knows. */
+  private storageCompactedIndex: number;
   private lastSnapshotIndex: number;
   private readonly sendingSnapshots = new Set<NodeId>();
   private readonly receivingSnapshots = new Map<
@@ -120,6 +136,7 @@ export class RaftNode {
     snapshotIndex: number,
   ) {
     this.lastSnapshotIndex = snapshotIndex;
+    this.storageCompactedIndex = snapshotIndex;
   }
 
   /** Opens (or bootstraps) the node's storage, restores the state machine and joins the cluster. */
@@ -133,7 +150,10 @@ export class RaftNode {
       proposalTimeoutMs: 5_000,
       logger: console,
       random: Math.random,
-      ...input,
+      // An option passed as undefined keeps its default instead of erasing it.
+      ...(Object.fromEntries(
+        Object.entries(input).filter(([, value]) => value !== undefined),
+      ) as RaftNodeOptions),
     };
     const storage =
       input.storage ?? (await ClassicLevelRaftStorage.open(join(options.dataDir, 'log')));
@@ -185,7 +205,7 @@ export class RaftNode {
     );
     const membership = new Map(base.membership.members.map((m) => [m.id, m.peerAddress]));
     const peerAddresses = (): Map<NodeId, string> => {
-      const current = core.status().membership.members;
+      const current = core.currentMembership.members;
       for (const member of current) membership.set(member.id, member.peerAddress);
       return membership;
     };
@@ -238,14 +258,20 @@ export class RaftNode {
    * applied on this node. On a follower the write is forwarded to the leader. Rejects with
    * NotLeaderError (no leader known), ProposalTimeoutError, ProposalLostError or NodeStoppedError.
    */
-  async propose(data: Uint8Array, timeoutMs = this.options.proposalTimeoutMs): Promise<Uint8Array> {
+  propose(data: Uint8Array, timeoutMs = this.options.proposalTimeoutMs): Promise<Uint8Array> {
+    // The common case, on the leader: no retry loop, no clock reads, one promise.
+    if (this.core.currentRole === 'leader' && !this.stopped && this.fatal === undefined)
+      return this.proposeHere(data, timeoutMs);
+    return this.proposeWhenLeaderKnown(data, timeoutMs);
+  }
+
+  private async proposeWhenLeaderKnown(data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     this.assertRunning();
     const deadline = Date.now() + timeoutMs;
     while (true) {
-      const status = this.core.status();
-      if (status.role === 'leader') return this.proposeHere(data, deadline - Date.now());
-      if (status.leaderId !== NO_NODE)
-        return this.forward(status.leaderId, data, deadline - Date.now());
+      if (this.core.currentRole === 'leader') return this.proposeHere(data, deadline - Date.now());
+      const leaderId = this.core.currentLeader;
+      if (leaderId !== NO_NODE) return this.forward(leaderId, data, deadline - Date.now());
       if (Date.now() >= deadline) throw new NotLeaderError(NO_NODE);
       await delay(Math.min(this.options.tickMs, deadline - Date.now()));
       this.assertRunning();
@@ -316,6 +342,8 @@ export class RaftNode {
     this.pendingReads.clear();
     await this.transport.stop();
     while (this.driving) await delay(5);
+    await this.applyChain;
+    await this.snapshotting;
     for (const { receiver } of this.receivingSnapshots.values())
       await receiver.abort().catch(() => undefined);
     await this.storage.close();
@@ -323,10 +351,15 @@ export class RaftNode {
 
   // ---- proposals ----------------------------------------------------------------------------
 
-  private async proposeHere(data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
-    const { firstIndex, term } = this.core.propose([data]);
+  private proposeHere(data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    let appended: { firstIndex: number; term: number };
+    try {
+      appended = this.core.propose([data]);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     this.scheduleDrive();
-    return this.awaitApplied(firstIndex, term, timeoutMs);
+    return this.awaitApplied(appended.firstIndex, appended.term, timeoutMs);
   }
 
   private awaitApplied(index: number, term: number, timeoutMs: number): Promise<Uint8Array> {
@@ -368,36 +401,92 @@ export class RaftNode {
     this.scheduleDrive();
   }
 
+  /** One pass per turn of the event loop, however many inputs (proposals, messages) came in it. */
   private scheduleDrive(): void {
     if (this.driveScheduled || this.stopped) return;
     this.driveScheduled = true;
-    setImmediate(() => {
-      this.driveScheduled = false;
-      void this.drive();
-    });
+    setImmediate(this.onDriveTurn);
+  }
+
+  private readonly onDriveTurn = (): void => {
+    this.driveScheduled = false;
+    if (this.stopped) return;
+    this.pump();
+    if (!this.driving && this.core.hasReady()) void this.drive();
+  };
+
+  /**
+   * What need not wait for the Ready loop: a leader's replication messages for entries proposed
+   * since the last Ready (safe before its own write, as Ready.messages are), and committed entries
+   * this node has persisted, to the apply chain.
+   */
+  private pump(): void {
+    const committed = this.core.takeCommitted();
+    if (committed.length > 0) {
+      this.appliesQueued = this.core.currentRole === 'leader';
+      void this.enqueueApply(committed).catch((error) => this.fail(error));
+      if (!this.messagesDeferred && this.core.currentRole === 'leader') {
+        // A new commit index alone would cost each follower a write of its own (a Ready whose hard
+        // state changed). The proposers resolved by this apply propose again before the next
+        // turn, so one Append then carries their entries and the commit. Only one turn: a steady
+        // stream of commits must not hold replication back.
+        this.messagesDeferred = true;
+        this.scheduleDrive();
+        return;
+      }
+    }
+    this.messagesDeferred = false;
+    const messages = this.core.takeMessages();
+    if (messages.length > 0) this.sendAll(messages);
   }
 
   private async drive(): Promise<void> {
     if (this.driving || this.stopped) return;
     this.driving = true;
     try {
-      while (!this.stopped && this.core.hasReady()) await this.handleReady(this.core.ready());
+      while (!this.stopped) {
+        this.pump();
+        if (this.appliesQueued && this.core.currentRole === 'leader') {
+          // Batching: let what just committed be applied and its proposers propose again (their
+          // continuations run before the next turn), so that their entries join the next write
+          // instead of waiting out a whole one. (A follower has no proposers waiting on its
+          // applies: its next write goes at once.)
+          this.appliesQueued = false;
+          await this.applyChain;
+          await nextTurn();
+          if (this.stopped) break;
+          this.pump();
+        }
+        if (!this.core.hasReady()) break;
+        await this.handleReady(this.core.ready());
+      }
     } catch (error) {
-      // A failed fsync or a broken invariant: the node must not go on as if the write happened.
-      this.fatal = error instanceof Error ? error : new Error(String(error));
-      this.options.logger.error(
-        `raft: stopping after a fatal error: ${this.fatal.stack ?? this.fatal.message}`,
-      );
-      void this.stop();
+      this.fail(error);
     } finally {
       this.driving = false;
     }
     if (!this.stopped && this.core.hasReady()) this.scheduleDrive();
   }
 
+  /** A failed fsync or a broken invariant: the node must not go on as if the write happened. */
+  private fail(error: unknown): void {
+    if (this.fatal) return;
+    this.fatal = error instanceof Error ? error : new Error(String(error));
+    this.options.logger.error(
+      `raft: stopping after a fatal error: ${this.fatal.stack ?? this.fatal.message}`,
+    );
+    void this.stop();
+  }
+
   private async handleReady(ready: Ready): Promise<void> {
     this.sendAll(ready.messages);
-    if (ready.snapshot) await this.installSnapshot(ready.snapshot);
+    if (ready.snapshot) {
+      // The state machine is replaced: every apply taken before must be done (none is taken after),
+      // and a snapshot of our own being written must not land after the leader's.
+      await this.applyChain;
+      await this.snapshotting;
+      await this.installSnapshot(ready.snapshot);
+    }
     if (ready.hardState || ready.snapshot || ready.entries.length > 0) {
       await this.storage.save({
         hardState: ready.hardState,
@@ -406,14 +495,37 @@ export class RaftNode {
       });
     }
     this.sendAll(ready.messagesAfterPersist);
-    if (ready.committedEntries.length > 0) await this.apply(ready.committedEntries);
+    // Usually empty: pump() took what was committed just before ready(). In order after those.
+    if (ready.committedEntries.length > 0) await this.enqueueApply(ready.committedEntries);
     for (const state of ready.readStates) {
       const read = this.pendingReads.get(state.context);
       if (read) read.index = state.index;
     }
     this.core.advance(ready);
     this.releaseReads();
-    await this.maybeSnapshot();
+  }
+
+  /** Applies `entries` after every batch queued before them; then a snapshot if one is due. */
+  private enqueueApply(entries: Entry[]): Promise<void> {
+    return this.onApplyChain(async () => {
+      await this.apply(entries);
+      this.core.appliedTo(entries[entries.length - 1].index);
+      this.releaseReads();
+      await this.snapshotIfDue();
+    });
+  }
+
+  /** Runs `task` on the apply chain: after every apply queued before it, before any queued after. */
+  private onApplyChain(task: () => Promise<void>): Promise<void> {
+    const run = this.applyChain.then(() => (this.stopped ? undefined : task()));
+    this.applyChain = run.then(noop, noop);
+    return run;
+  }
+
+  private async snapshotIfDue(): Promise<void> {
+    const streaming = this.maybeSnapshot();
+    // A streamed snapshot may read the state as it goes: nothing more is applied until it is written.
+    if (streaming) await streaming;
   }
 
   private sendAll(messages: readonly Message[]): void {
@@ -437,7 +549,8 @@ export class RaftNode {
   }
 
   private releaseReads(): void {
-    const applied = this.core.status().applied;
+    if (this.pendingReads.size === 0) return;
+    const applied = this.core.log.applied;
     for (const [context, read] of this.pendingReads) {
       if (read.index === undefined || read.index > applied) continue;
       this.pendingReads.delete(context);
@@ -448,20 +561,59 @@ export class RaftNode {
 
   // ---- snapshots ----------------------------------------------------------------------------
 
-  private async maybeSnapshot(): Promise<void> {
+  /**
+   * Right after an apply: takes a snapshot of the state machine when one is due. The bytes are
+   * taken now (the state as of `applied`); writing the file and compacting the log behind it go on
+   * in the background while applies continue, unless the state machine streams its snapshot: then
+   * the returned promise says when applying may go on.
+   */
+  private maybeSnapshot(): Promise<void> | undefined {
+    if (this.snapshotting !== undefined || this.stopped) return undefined;
+    if (this.core.log.applied - this.lastSnapshotIndex < this.options.snapshotEveryEntries)
+      return undefined;
     const status = this.core.status();
-    if (status.pendingSnapshotIndex > 0) return;
-    if (status.applied - this.lastSnapshotIndex < this.options.snapshotEveryEntries) return;
+    if (status.pendingSnapshotIndex > 0) return undefined;
     const meta = this.core.snapshotMetaAt(status.applied);
-    await this.snapshots.write(meta, this.options.stateMachine.snapshot());
+    const data = this.options.stateMachine.snapshot();
+    const task = this.writeSnapshot(meta, data).catch((error) => this.fail(error));
+    this.snapshotting = task.finally(() => {
+      this.snapshotting = undefined;
+      // Applies that came meanwhile may have made the next one due already (an idle node would
+      // otherwise wait for its next apply).
+      if (!this.stopped)
+        void this.onApplyChain(() => this.snapshotIfDue()).catch((error) => this.fail(error));
+    });
+    return data instanceof Uint8Array ? undefined : this.snapshotting;
+  }
+
+  private async writeSnapshot(
+    meta: SnapshotMeta,
+    data: AsyncIterable<Uint8Array> | Uint8Array,
+  ): Promise<void> {
+    await this.snapshots.write(meta, data);
+    // The leader's snapshot may have replaced the log meanwhile: ours is older, keep the log as is.
+    if (this.stopped || this.core.log.snapshotBase.index >= meta.index) return;
     const compactIndex = Math.max(
       this.lastSnapshotIndex,
       meta.index - this.options.compactionMarginEntries,
-      status.firstIndex - 1,
+      this.core.log.firstIndex - 1,
     );
     this.core.snapshotTaken(meta.index, compactIndex);
     this.lastSnapshotIndex = meta.index;
-    await this.storage.compact(compactIndex);
+    await this.compactStorage(compactIndex);
+  }
+
+  /**
+   * Deletes the log store's entries up to `index` in steps: one delete batch of many thousand keys
+   * is built synchronously and would stall the event loop (and every commit) for tens of ms.
+   */
+  private async compactStorage(index: number): Promise<void> {
+    let to = this.storageCompactedIndex;
+    while (to < index && !this.stopped) {
+      to = Math.min(index, to + COMPACT_STEP_ENTRIES);
+      await this.storage.compact(to);
+      this.storageCompactedIndex = to;
+    }
   }
 
   private async installSnapshot(meta: SnapshotMeta): Promise<void> {
@@ -475,6 +627,8 @@ export class RaftNode {
     }
     await this.options.stateMachine.restore(meta, latest.chunks());
     this.lastSnapshotIndex = meta.index;
+    // Saving the snapshot drops the stored entries it covers.
+    this.storageCompactedIndex = Math.max(this.storageCompactedIndex, meta.index);
     this.options.logger.info(`raft: installed the leader's snapshot at ${meta.index}`);
   }
 
@@ -546,8 +700,8 @@ export class RaftNode {
     const request = decodeNodeRequest(payload);
     switch (request.kind) {
       case 'propose':
-        if (this.core.status().role !== 'leader') {
-          throw Object.assign(new NotLeaderError(this.core.status().leaderId), {
+        if (this.core.currentRole !== 'leader') {
+          throw Object.assign(new NotLeaderError(this.core.currentLeader), {
             code: NOT_LEADER_CODE,
           });
         }
@@ -609,6 +763,13 @@ function parseHostPort(address: string | undefined): { host: string; port: numbe
   const port = Number(address.slice(colon + 1));
   if (!Number.isInteger(port) || port < 1 || port > 65_535) return undefined;
   return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port };
+}
+
+function noop(): void {}
+
+/** Resolves on the next turn of the event loop, after pending I/O callbacks and every microtask. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function delay(ms: number): Promise<void> {
