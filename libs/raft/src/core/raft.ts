@@ -724,12 +724,7 @@ export class RaftCore {
   private handleAppend(m: Message): void {
     const prevIndex = m.logIndex ?? 0;
     if (prevIndex < this.log.committed) {
-      this.send({
-        type: MessageType.AppendResp,
-        to: m.from,
-        term: this.term,
-        logIndex: this.log.committed,
-      });
+      this.acknowledgeAppend(m.from, this.log.committed);
       return;
     }
     const entries = m.entries ?? [];
@@ -757,12 +752,12 @@ export class RaftCore {
       if (entry.index > this.memberships.lastChangeIndex) this.noteConfEntry(entry);
     }
     this.log.commitTo(Math.min(m.commit ?? 0, result.lastNewIndex));
-    this.send({
-      type: MessageType.AppendResp,
-      to: m.from,
-      term: this.term,
-      logIndex: result.lastNewIndex,
-    });
+    this.acknowledgeAppend(m.from, result.lastNewIndex);
+  }
+
+  /** Tells the leader this log matches its own through `index`. */
+  private acknowledgeAppend(to: NodeId, index: number): void {
+    this.send({ type: MessageType.AppendResp, to, term: this.term, logIndex: index });
   }
 
   private handleHeartbeat(m: Message): void {
@@ -774,23 +769,13 @@ export class RaftCore {
     const snapshot = m.snapshot;
     assert(snapshot !== undefined, 'a Snapshot message without its snapshot');
     if (snapshot.index <= this.log.committed) {
-      this.send({
-        type: MessageType.AppendResp,
-        to: m.from,
-        term: this.term,
-        logIndex: this.log.committed,
-      });
+      this.acknowledgeAppend(m.from, this.log.committed);
       return;
     }
     if (this.log.matchTerm(snapshot.index, snapshot.term)) {
       // We already hold the snapshot's last entry: fast-forward the commit instead of restoring.
       this.log.commitTo(snapshot.index);
-      this.send({
-        type: MessageType.AppendResp,
-        to: m.from,
-        term: this.term,
-        logIndex: this.log.lastIndex,
-      });
+      this.acknowledgeAppend(m.from, this.log.lastIndex);
       return;
     }
     this.log.restore(snapshot.index, snapshot.term);
@@ -798,12 +783,7 @@ export class RaftCore {
     this.membershipChanged = true;
     this.snapshotMeta = snapshot;
     this.pendingSnapshot = snapshot;
-    this.send({
-      type: MessageType.AppendResp,
-      to: m.from,
-      term: this.term,
-      logIndex: snapshot.index,
-    });
+    this.acknowledgeAppend(m.from, snapshot.index);
   }
 
   /** A membership entry takes effect as soon as it is in the log. */
