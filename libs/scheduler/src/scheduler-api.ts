@@ -85,3 +85,6 @@ export interface SchedulerApi {
   /** A member of a cluster with a known leader, its journal replayed. */
   isReady(): boolean;
 }
+
+/** Nest injection token of the SchedulerApi (SchedulerModule provides SchedulerService under it). */
+export const SCHEDULER_API = Symbol.for('xcron.SchedulerApi');
