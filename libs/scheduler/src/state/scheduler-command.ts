@@ -1,0 +1,106 @@
+import type { ExecutionStatus, SkipReason, TaskSpec } from '../task/task.model';
+
+/**
+ * The commands of the replicated log: every change of the scheduler's state is one of these, and
+ * the state is their fold (SchedulerState.apply). Everything apply needs is inside the command —
+ * ids, the proposer's clock reading (`atMs`) — so that apply reads no clock and no randomness and
+ * gives the same state on every replica.
+ */
+export type SchedulerCommand =
+  | CreateTasksCommand
+  | { readonly t: 'delete'; readonly atMs: number; readonly taskId: string }
+  | { readonly t: 'pause'; readonly atMs: number; readonly taskId: string }
+  | { readonly t: 'resume'; readonly atMs: number; readonly taskId: string }
+  | {
+      readonly t: 'update';
+      readonly atMs: number;
+      readonly taskId: string;
+      readonly spec: TaskSpec;
+    }
+  | {
+      readonly t: 'run';
+      readonly atMs: number;
+      readonly taskId: string;
+      /** The manual fire's scheduled time (now for run-now, the original time for a re-run). */
+      readonly scheduledAtMs: number;
+    }
+  | { readonly t: 'record'; readonly atMs: number; readonly records: readonly FireRecord[] };
+
+export interface CreateTasksCommand {
+  readonly t: 'create';
+  readonly atMs: number;
+  readonly tasks: readonly { readonly taskId: string; readonly spec: TaskSpec }[];
+}
+
+/** What happened to one fire (ExecutionRecorded), or to a run of skipped fires. */
+export interface FireRecord {
+  readonly taskId: string;
+  readonly scheduledAtMs: number;
+  readonly status: ExecutionStatus;
+  readonly httpStatus?: number;
+  readonly attempts: number;
+  readonly durationMs: number;
+  readonly node: string;
+  readonly finishedAtMs: number;
+  readonly error?: string;
+  readonly manual?: boolean;
+  /** A skip covers every scheduled fire from scheduledAtMs through this time. */
+  readonly skipThroughMs?: number;
+  readonly skipReason?: SkipReason;
+}
+
+/** Why a write was refused by apply (the same on every replica). */
+export type CommandRefusal =
+  | { readonly error: 'not_found'; readonly taskId: string }
+  | { readonly error: 'state_conflict'; readonly taskId: string; readonly message: string }
+  | { readonly error: 'id_taken'; readonly taskId: string }
+  | {
+      readonly error: 'idempotency_conflict';
+      readonly idempotencyKey: string;
+      readonly existingTaskId: string;
+    };
+
+/** One created (or idempotently found) task. */
+export interface CreatedTask {
+  readonly taskId: string;
+  readonly created: boolean;
+}
+
+export type CommandResult =
+  | { readonly ok: true; readonly created?: readonly (CreatedTask | CommandRefusal)[] }
+  | CommandRefusal;
+
+/** The first byte of an encoded command: its format, so that a later format can be told apart. */
+const FORMAT_JSON_V1 = 1;
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+export function encodeCommand(command: SchedulerCommand): Uint8Array {
+  return withFormatByte(JSON.stringify(command));
+}
+
+export function decodeCommand(bytes: Uint8Array): SchedulerCommand {
+  return JSON.parse(withoutFormatByte(bytes, 'command')) as SchedulerCommand;
+}
+
+export function encodeResult(result: CommandResult): Uint8Array {
+  return withFormatByte(JSON.stringify(result));
+}
+
+export function decodeResult(bytes: Uint8Array): CommandResult {
+  return JSON.parse(withoutFormatByte(bytes, 'result')) as CommandResult;
+}
+
+function withFormatByte(json: string): Uint8Array {
+  const body = textEncoder.encode(json);
+  const bytes = new Uint8Array(body.length + 1);
+  bytes[0] = FORMAT_JSON_V1;
+  bytes.set(body, 1);
+  return bytes;
+}
+
+function withoutFormatByte(bytes: Uint8Array, what: string): string {
+  if (bytes.length === 0 || bytes[0] !== FORMAT_JSON_V1)
+    throw new Error(`unknown ${what} format ${bytes.length === 0 ? '(empty)' : bytes[0]}`);
+  return textDecoder.decode(bytes.subarray(1));
+}
