@@ -1,5 +1,5 @@
 import fastq from 'fastq';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { backoffDelayMs, parseRetryAfterMs } from './backoff';
 import { CallbackHeaderList } from './callback-headers';
 import type { CallbackRequest, DeliveryResult } from './callback-request';
@@ -8,6 +8,7 @@ import { DeliveryJob } from './delivery-job';
 import { DispatcherClosedError } from './errors';
 import { HttpAttempt, type AttemptOwner } from './http-attempt';
 import type { DispatcherMetrics } from './metrics';
+import { OriginPools } from './origin-pools';
 import { realSleep, systemClock, type Clock, type Sleep } from './ports';
 import { isRetryableStatus, isSuccessStatus } from './retry-classification';
 import { formatSignatureHeader } from './signature';
@@ -65,13 +66,13 @@ const ABORTED_BY_DRAIN = 'aborted: dispatcher draining';
 /**
  * Callback delivery: POSTs each fire's body to its URL with the xcron headers, at most
  * `concurrency` attempts at a time, retrying per the fire's policy (see `isRetryableStatus`), over
- * one keep-alive undici pool per origin. Framework-free; the server wraps it.
+ * one keep-alive undici Pool per origin (see OriginPools). Framework-free; the server wraps it.
  *
  * Each queue entry is one attempt, not one delivery: a backoff wait happens outside the queue
  * (a timer through the `sleep` port), after which the delivery re-enters the queue at the back.
  */
 export class CallbackDispatcher implements AttemptOwner {
-  readonly #agent: Agent;
+  readonly #pools: OriginPools;
   readonly #queue: fastq.queue<DeliveryJob, void>;
   readonly #jobs = new Set<DeliveryJob>();
   readonly #clock: Clock;
@@ -96,11 +97,11 @@ export class CallbackDispatcher implements AttemptOwner {
     requirePositiveInteger('connectionsPerOrigin', connections);
     this.#maxBodyBytes = options.maxResponseBodyBytes ?? 16 * 1024;
     requireNonNegative('maxResponseBodyBytes', this.#maxBodyBytes);
-    this.#agent = new Agent({
+    this.#pools = new OriginPools({
       connections,
-      keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,
-      connect: { timeout: options.connectTimeoutMs ?? 10_000 },
-      pipelining: 1,
+      keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 4_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      sweepIntervalMs: 60_000,
     });
     this.#clock = options.clock ?? systemClock;
     this.#sleep = options.sleep ?? realSleep;
@@ -212,7 +213,7 @@ export class CallbackDispatcher implements AttemptOwner {
           await this.drain(0);
         }
         this.#closing = true;
-        await this.#agent.destroy();
+        await this.#pools.destroy();
       })();
     }
     return this.#closed;
@@ -245,7 +246,7 @@ export class CallbackDispatcher implements AttemptOwner {
       this.#maxBodyBytes,
     );
     job.current = attempt;
-    attempt.start(this.#agent, job.options);
+    attempt.start(this.#pools.get(job.options.origin as string), job.options);
   };
 
   /** @internal called by HttpAttempt, once per attempt. */
