@@ -1,0 +1,2 @@
+export { compileSchedule, nextFireTimes, type Schedule } from './schedule';
+export { canonicalTimeZone } from './time-zone';
