@@ -172,3 +172,44 @@ export function hostPortList(): ValueKind<readonly string[]> {
     encode: (value) => [...value],
   };
 }
+
+/** A string of at most `maxChars` characters; empty means "not set" where the setting says so. */
+export function text(maxChars: number): ValueKind<string> {
+  const expected = `a string of at most ${maxChars} characters`;
+  return {
+    type: 'string',
+    expected,
+    parse(raw) {
+      if (typeof raw !== 'string' || raw.length > maxChars || raw.includes('\0'))
+        return mismatch(expected, raw);
+      return { ok: true, value: raw };
+    },
+    encode: (value) => value,
+  };
+}
+
+/** A list of strings, each checked by `problemOf` (undefined = fine). */
+export function stringList(
+  entryDescription: string,
+  problemOf: (entry: string) => string | undefined,
+): ValueKind<readonly string[]> {
+  const expected = `an array of ${entryDescription}`;
+  return {
+    type: 'array of strings',
+    expected,
+    parse(raw) {
+      if (!Array.isArray(raw)) return mismatch(expected, raw);
+      const entries: string[] = [];
+      for (const [index, entry] of raw.entries()) {
+        const problem =
+          typeof entry !== 'string'
+            ? `must be a string, got ${describeTomlValue(entry)}`
+            : problemOf(entry);
+        if (problem !== undefined) return { ok: false, problem: `entry ${index + 1} ${problem}` };
+        entries.push(entry as string);
+      }
+      return { ok: true, value: entries };
+    },
+    encode: (value) => [...value],
+  };
+}

@@ -54,6 +54,19 @@ const DEFAULTS = {
   monitorPort: 9910,
   peerPort: 8899,
   bodyLimitBytes: 65536,
+  peerListenHost: '0.0.0.0',
+  nodeId: '',
+  advertiseAddr: '',
+  clusterSecret: '',
+  apiToken: '',
+  signingSecret: '',
+  allowedCallbackHosts: [],
+  misfireThresholdMs: 5000,
+  misfireMax: 100,
+  dispatchConcurrency: 256,
+  shutdownDrainMs: 5000,
+  raftTickMs: 100,
+  snapshotEveryEntries: 10000,
   peerHosts: [],
 };
 
@@ -97,6 +110,7 @@ describe('loadConfig', () => {
       ].join('\n'),
     );
     expect(options).toEqual({
+      ...DEFAULTS,
       env: 'prod',
       httpHost: '127.0.0.1',
       httpPort: 18000,
@@ -192,7 +206,7 @@ describe('loadConfig', () => {
       ['evn = "prod"', 'evn is not a known key; did you mean env?'],
       ['HTTP_PORT = 8000', 'HTTP_PORT is not a known key; did you mean http_port?'],
       ['body_limit = 4096', 'body_limit is not a known key; did you mean body_limit_bytes?'],
-      ['cluster = 1', 'cluster is not a known key'],
+      ['clustre = 1', 'clustre is not a known key'],
       // The classic TOML slip: a top-level key written below a [table] header.
       [
         '[peer]\nhttp_host = "127.0.0.1"',

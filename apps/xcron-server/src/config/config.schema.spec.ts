@@ -17,6 +17,19 @@ const derivedTypeIsExact: Equal<
     readonly peerPort: number;
     readonly raftDir: string;
     readonly bodyLimitBytes: number;
+    readonly peerListenHost: string;
+    readonly nodeId: string;
+    readonly advertiseAddr: string;
+    readonly clusterSecret: string;
+    readonly apiToken: string;
+    readonly signingSecret: string;
+    readonly allowedCallbackHosts: readonly string[];
+    readonly misfireThresholdMs: number;
+    readonly misfireMax: number;
+    readonly dispatchConcurrency: number;
+    readonly shutdownDrainMs: number;
+    readonly raftTickMs: number;
+    readonly snapshotEveryEntries: number;
     readonly peerHosts: readonly string[];
   }
 > = true;

@@ -3,13 +3,17 @@
  * validation, the unknown-key check and the README's configuration table all come from it, so a new
  * setting is one `setting(...)` line (plus, when it involves two keys, a cross-key rule below).
  */
+import { validateAllowedHostPattern } from '@xcron/dispatcher';
 import {
   bytes,
   directory,
   hostPortList,
+  integer,
   listenHost,
   oneOf,
   port,
+  stringList,
+  text,
   type ValueKind,
 } from './config.kinds';
 import { formatHostPort, parseHostPort } from './host-port';
@@ -62,6 +66,19 @@ export const CONFIG_SCHEMA = [
   setting('peer_port',        'peerPort',       port(),                         8899,          'TCP port for Raft traffic between the nodes of the cluster; also the port of a peer_hosts entry that gives none.'),
   setting('raft_dir',         'raftDir',        directory(),                    './data/',     'Directory of the Raft log, snapshots and event journal; a relative path is taken from the working directory.'),
   setting('body_limit_bytes', 'bodyLimitBytes', bytes(1024, 16 * 1024 * 1024),  64 * 1024,     'Largest HTTP request body accepted; a larger one is refused with 413.'),
+  setting('peer_listen_host', 'peerListenHost',       listenHost(),                   '0.0.0.0',     'Address the peer port listens on.'),
+  setting('node_id',          'nodeId',         text(200),                      '',            'This node\'s id; empty = its own peer_hosts entry ("host:port"), or "127.0.0.1:<peer_port>" for a single node.'),
+  setting('advertise_addr',   'advertiseAddr',  text(300),                      '',            'The "host:port" peers reach this node\'s peer port at; empty = its peer_hosts entry. Also gives the host of the HTTP address it announces.'),
+  setting('cluster_secret',   'clusterSecret',  text(1024),                     '',            'Shared secret of the cluster: peers prove it by HMAC challenge-response (it never crosses the wire). Empty = no peer authentication (a warning at start-up).'),
+  setting('api_token',        'apiToken',       text(1024),                     '',            'When set, every /xcron and /v1 request must carry "Authorization: Bearer <api_token>" (/healthz and /readyz stay open).'),
+  setting('signing_secret',   'signingSecret',  text(1024),                     '',            'When set, callbacks carry X-Xcron-Signature: t=<unix ms>,v1=<hex HMAC-SHA256 of "<t>.<body>">.'),
+  setting('allowed_callback_hosts', 'allowedCallbackHosts', stringList('host names or "*.suffix" patterns', (entry) => validateAllowedHostPattern(entry)), [], 'Hosts callbacks may go to ("*.example.com" matches its subdomains); empty = any host.'),
+  setting('misfire_threshold_ms', 'misfireThresholdMs', integer(100, 86_400_000), 5_000,   'A fire not dispatched within this long after its time is missed, and the task\'s misfire policy applies.'),
+  setting('misfire_max',      'misfireMax',     integer(1, 10_000),             100,           'misfire = "fire_all" fires at most this many missed times (the latest).'),
+  setting('dispatch_concurrency', 'dispatchConcurrency', integer(1, 100_000),   256,           'Callbacks in flight at once on the leader; more wait in a queue.'),
+  setting('shutdown_drain_ms', 'shutdownDrainMs', integer(0, 600_000),          5_000,         'On SIGTERM, how long callbacks in flight may take to finish before the node stops.'),
+  setting('raft_tick_ms',     'raftTickMs',     integer(5, 10_000),             100,           'Raft\'s clock tick: heartbeats go out every tick, an election starts after 10-20 ticks without a leader.'),
+  setting('snapshot_every_entries', 'snapshotEveryEntries', integer(100, 100_000_000), 10_000, 'A snapshot of the scheduler\'s state is taken after this many Raft entries; the log and journal before it are dropped.'),
   setting('peer.peer_hosts',  'peerHosts',      hostPortList(),                 [],            'Every node of the cluster, this one included, as "host:port" or "host" (then peer_port); empty = a single node.'),
   obsolete('raft_file',                'raft_dir holds all Raft data now'),
   obsolete('group.group_id',           GROUP_REPLACED),

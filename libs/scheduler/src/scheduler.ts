@@ -1,0 +1,654 @@
+import { CallbackDispatcher, type DispatcherMetrics } from '@xcron/dispatcher';
+import {
+  NodeStoppedError,
+  NotLeaderError,
+  ProposalDroppedError,
+  ProposalLostError,
+  ProposalTimeoutError,
+  RaftNode,
+  type Member,
+  type RaftNodeOptions,
+} from '@xcron/raft';
+import type {
+  CreateTaskResult,
+  ExecutionPage,
+  ManualFire,
+  MemberChange,
+  ReadOptions,
+  SchedulerApi,
+  TaskPage,
+} from './scheduler-api';
+import { FireRuntime, type FireRuntimeMetrics } from './runtime/fire-runtime';
+import { RecordBatcher } from './runtime/record-batcher';
+import { WheelFireTimer } from './runtime/wheel-fire-timer';
+import {
+  decodeResult,
+  encodeCommand,
+  type CommandRefusal,
+  type CommandResult,
+  type SchedulerCommand,
+} from './state/scheduler-command';
+import { nextFireAfter } from './state/scheduler-state';
+import { SchedulerStateMachine } from './state/scheduler-state-machine';
+import { taskView, type TaskRecord } from './state/task-record';
+import { TaskIdGenerator, nodeNumberOf } from './task/task-id-generator';
+import { normalizeTaskSpec, patchTaskSpec, type TaskSpecContext } from './task/task-spec';
+import {
+  ClusterUnavailableError,
+  IdempotencyConflictError,
+  InvalidTaskError,
+  TaskNotFoundError,
+  TaskStateConflictError,
+} from './task/task.errors';
+import type {
+  ClusterView,
+  ExecutionView,
+  TaskPatch,
+  TaskSpec,
+  TaskSpecInput,
+  TaskStatus,
+  TaskView,
+} from './task/task.model';
+import { join } from 'node:path';
+
+export interface SchedulerLogger {
+  log(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface SchedulerOptions {
+  /** This node's id (its peer address unless configured otherwise). */
+  readonly nodeId: string;
+  /** raft_dir: the Raft log, snapshots and the event journal live under it. */
+  readonly dataDir: string;
+  readonly peerListenHost: string;
+  readonly peerListenPort: number;
+  readonly advertisedPeerAddress: string;
+  readonly advertisedHttpAddress: string;
+  /** The bootstrap membership (every voter of peer_hosts; this node alone for a single node). */
+  readonly initialMembers: readonly Member[];
+  readonly clusterSecret?: string;
+  readonly raft?: Partial<
+    Pick<
+      RaftNodeOptions,
+      'tickMs' | 'electionTicks' | 'snapshotEveryEntries' | 'compactionMarginEntries'
+    >
+  >;
+  readonly proposalTimeoutMs?: number;
+  readonly misfireThresholdMs?: number;
+  readonly misfireMax?: number;
+  readonly callbackBodyBytesMax?: number;
+  readonly allowedCallbackHosts?: readonly string[];
+  readonly dispatchConcurrency?: number;
+  readonly signingSecret?: string;
+  readonly journalSyncIntervalMs?: number;
+  readonly logger: SchedulerLogger;
+  readonly metrics?: {
+    dispatcher?: DispatcherMetrics;
+    runtime?: FireRuntimeMetrics;
+    duplicateRecorded?(): void;
+  };
+  /** Clock and randomness, injectable for tests. */
+  readonly nowMs?: () => number;
+  readonly random?: () => number;
+}
+
+const DEFAULTS = {
+  proposalTimeoutMs: 5_000,
+  misfireThresholdMs: 5_000,
+  misfireMax: 100,
+  callbackBodyBytesMax: 64 * 1024,
+  dispatchConcurrency: 256,
+} as const;
+/** How often the node looks at its Raft role (the dispatcher follows leadership). */
+const ROLE_POLL_MS = 20;
+const LIST_LIMIT_DEFAULT = 100;
+const LIST_LIMIT_MAX = 1_000;
+const ID_RETRIES = 3;
+
+/**
+ * One xcron node, framework-free: the Raft node, the journal-backed state machine, the leader's
+ * fire runtime and the callback dispatcher, behind the SchedulerApi. SchedulerService (Nest) is a
+ * thin shell around it.
+ */
+export class Scheduler implements SchedulerApi {
+  private readonly ids: TaskIdGenerator;
+  private rolePoller: NodeJS.Timeout | undefined;
+  private leading = false;
+  private leadershipEpoch = 0;
+  private stopped = false;
+
+  private constructor(
+    private readonly options: SchedulerOptions,
+    private readonly node: RaftNode,
+    private readonly stateMachine: SchedulerStateMachine,
+    private readonly runtime: FireRuntime,
+    private readonly dispatcher: CallbackDispatcher,
+    private readonly recorder: RecordBatcher,
+    private readonly timer: WheelFireTimer,
+  ) {
+    this.ids = new TaskIdGenerator(nodeNumberOf(options.nodeId), this.now);
+  }
+
+  static async start(options: SchedulerOptions): Promise<Scheduler> {
+    const nowMs = options.nowMs ?? Date.now;
+    const random = options.random ?? Math.random;
+    const stateMachine = await SchedulerStateMachine.open({
+      journalDir: join(options.dataDir, 'journal'),
+      journalSyncIntervalMs: options.journalSyncIntervalMs,
+      logger: options.logger,
+    });
+    const dispatcher = new CallbackDispatcher({
+      concurrency: options.dispatchConcurrency ?? DEFAULTS.dispatchConcurrency,
+      ...(options.signingSecret !== undefined ? { signingSecret: options.signingSecret } : {}),
+      ...(options.allowedCallbackHosts !== undefined
+        ? { allowedHosts: [...options.allowedCallbackHosts] }
+        : {}),
+      random,
+      ...(options.metrics?.dispatcher !== undefined ? { metrics: options.metrics.dispatcher } : {}),
+    });
+    let node: RaftNode | undefined;
+    const propose = async (command: SchedulerCommand): Promise<CommandResult> => {
+      if (node === undefined) throw new ClusterUnavailableError('the node is starting');
+      return decodeResult(
+        await node.propose(
+          encodeCommand(command),
+          options.proposalTimeoutMs ?? DEFAULTS.proposalTimeoutMs,
+        ),
+      );
+    };
+    const recorder = new RecordBatcher(
+      propose,
+      nowMs,
+      { recordsPerProposalMax: 1_000, proposeAttempts: 5, retryDelayMs: 200 },
+      (records, error) =>
+        options.logger.warn(
+          `${records.length} fire record(s) could not be committed (${String(error)}); the next leader fires them again`,
+        ),
+    );
+    let runtime: FireRuntime | undefined;
+    const timer = new WheelFireTimer((fire) => runtime?.onDue(fire), nowMs);
+    runtime = new FireRuntime({
+      state: stateMachine.state,
+      nodeId: options.nodeId,
+      timer,
+      recorder,
+      dispatch: (request) => dispatcher.dispatch(request),
+      nowMs,
+      random,
+      options: {
+        misfireThresholdMs: options.misfireThresholdMs ?? DEFAULTS.misfireThresholdMs,
+        misfireMax: options.misfireMax ?? DEFAULTS.misfireMax,
+      },
+      ...(options.metrics?.runtime !== undefined ? { metrics: options.metrics.runtime } : {}),
+      logger: options.logger,
+    });
+    const fireRuntime = runtime;
+    stateMachine.state.observer = {
+      taskChanged: (taskId, change) => fireRuntime.taskChanged(taskId, change),
+      duplicateRecorded: () => options.metrics?.duplicateRecorded?.(),
+    };
+    stateMachine.onReset = () => fireRuntime.replanAll();
+    node = await RaftNode.start({
+      id: options.nodeId,
+      dataDir: join(options.dataDir, 'raft'),
+      listenHost: options.peerListenHost,
+      listenPort: options.peerListenPort,
+      advertisedPeerAddress: options.advertisedPeerAddress,
+      advertisedHttpAddress: options.advertisedHttpAddress,
+      initialMembers: [...options.initialMembers],
+      ...(options.clusterSecret !== undefined ? { clusterSecret: options.clusterSecret } : {}),
+      stateMachine,
+      ...options.raft,
+      proposalTimeoutMs: options.proposalTimeoutMs ?? DEFAULTS.proposalTimeoutMs,
+      logger: {
+        info: (m) => options.logger.log(m),
+        warn: (m) => options.logger.warn(m),
+        error: (m) => options.logger.error(m),
+      },
+      random,
+    });
+    const scheduler = new Scheduler(
+      options,
+      node,
+      stateMachine,
+      fireRuntime,
+      dispatcher,
+      recorder,
+      timer,
+    );
+    scheduler.rolePoller = setInterval(() => scheduler.followLeadership(), ROLE_POLL_MS);
+    scheduler.rolePoller.unref();
+    return scheduler;
+  }
+
+  private readonly now = (): number => (this.options.nowMs ?? Date.now)();
+
+  // ---- leadership --------------------------------------------------------------------------
+
+  /** The leader dispatches; it starts once its state holds every entry committed before it led. */
+  private followLeadership(): void {
+    if (this.stopped) return;
+    const isLeader = this.node.core.currentRole === 'leader';
+    if (isLeader === this.leading) return;
+    this.leading = isLeader;
+    const epoch = ++this.leadershipEpoch;
+    if (!isLeader) {
+      this.runtime.stop();
+      this.options.logger.log('no longer the leader: stopped dispatching');
+      return;
+    }
+    void this.node
+      .readBarrier()
+      .then(() => {
+        if (epoch !== this.leadershipEpoch || this.stopped) return;
+        this.runtime.start();
+        this.options.logger.log(
+          `leader: dispatching ${this.stateMachine.state.tasks.size} task(s)`,
+        );
+      })
+      .catch((error: unknown) => {
+        // Lost the lead before the barrier: the poller notices on its next turn.
+        if (epoch === this.leadershipEpoch) this.leading = false;
+        this.options.logger.warn(`leader barrier failed: ${String(error)}`);
+      });
+  }
+
+  // ---- writes ------------------------------------------------------------------------------
+
+  async createTask(input: TaskSpecInput): Promise<CreateTaskResult> {
+    const [result] = await this.createTasks([input]);
+    return result;
+  }
+
+  async createTasks(inputs: readonly TaskSpecInput[]): Promise<CreateTaskResult[]> {
+    const context = this.specContext();
+    const specs = inputs.map((input, i) => {
+      try {
+        return normalizeTaskSpec(input, context);
+      } catch (error) {
+        if (error instanceof InvalidTaskError && inputs.length > 1)
+          throw new InvalidTaskError(
+            error.reason,
+            `tasks[${i}].${error.field ?? ''}`.replace(/\.$/, ''),
+            `tasks[${i}]: ${error.message}`,
+          );
+        throw error;
+      }
+    });
+    const results = new Array<CreateTaskResult | undefined>(specs.length);
+    let todo = specs.map((spec, i) => ({ i, spec }));
+    for (let attempt = 0; todo.length > 0; attempt++) {
+      const batch = todo.map(({ spec }) => ({ taskId: this.ids.next(), spec }));
+      const outcome = await this.write({ t: 'create', atMs: this.now(), tasks: batch });
+      if (!('ok' in outcome) || outcome.created === undefined)
+        throw refusalError(outcome as CommandRefusal);
+      const retry: typeof todo = [];
+      outcome.created.forEach((created, j) => {
+        const { i, spec } = todo[j];
+        if ('error' in created) {
+          if (created.error === 'id_taken' && attempt < ID_RETRIES) retry.push({ i, spec });
+          else throw refusalError(created);
+          return;
+        }
+        const task = this.stateMachine.state.tasks.get(created.taskId);
+        results[i] = {
+          task: task ? taskView(task) : fallbackView(created.taskId, spec, this.now()),
+          created: created.created,
+        };
+      });
+      todo = retry;
+    }
+    return results as CreateTaskResult[];
+  }
+
+  async updateTask(taskId: string, patch: TaskPatch): Promise<TaskView> {
+    const current = await this.readTask(taskId, {});
+    const spec = patchTaskSpec(current.spec, patch, this.specContext());
+    await this.writeOk({ t: 'update', atMs: this.now(), taskId, spec });
+    return this.currentView(taskId);
+  }
+
+  async pauseTask(taskId: string): Promise<TaskView> {
+    await this.writeOk({ t: 'pause', atMs: this.now(), taskId });
+    return this.currentView(taskId);
+  }
+
+  async resumeTask(taskId: string): Promise<TaskView> {
+    await this.writeOk({ t: 'resume', atMs: this.now(), taskId });
+    return this.currentView(taskId);
+  }
+
+  async deleteTask(taskId: string): Promise<TaskView> {
+    const before = await this.readTask(taskId, {});
+    await this.writeOk({ t: 'delete', atMs: this.now(), taskId });
+    return before;
+  }
+
+  async runTask(taskId: string): Promise<ManualFire> {
+    const scheduledAtMs = this.now();
+    await this.writeOk({ t: 'run', atMs: scheduledAtMs, taskId, scheduledAtMs });
+    return { taskId, scheduledAtMs };
+  }
+
+  async rerunExecution(taskId: string, scheduledAtMs: number): Promise<ManualFire> {
+    const task = await this.readRecord(taskId, {});
+    if (!task.history.some((execution) => execution.scheduledAtMs === scheduledAtMs))
+      throw new TaskNotFoundError(
+        `${taskId} (no recorded execution scheduled at ${scheduledAtMs})`,
+      );
+    await this.writeOk({ t: 'run', atMs: this.now(), taskId, scheduledAtMs });
+    return { taskId, scheduledAtMs };
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  getTask(taskId: string, options: ReadOptions = {}): Promise<TaskView> {
+    return this.readTask(taskId, options);
+  }
+
+  async listTasks(
+    query: { status?: TaskStatus; limit?: number; cursor?: string } & ReadOptions,
+  ): Promise<TaskPage> {
+    await this.readBarrier(query);
+    const limit = clampLimit(query.limit);
+    const after = query.cursor !== undefined ? BigInt(query.cursor) : -1n;
+    const page: TaskRecord[] = [];
+    for (const task of this.stateMachine.state.tasks.values()) {
+      if (query.status !== undefined && task.status !== query.status) continue;
+      if (BigInt(task.id) <= after) continue;
+      page.push(task);
+    }
+    page.sort((a, b) => compareIds(a.id, b.id));
+    const tasks = page.slice(0, limit).map(taskView);
+    return { tasks, ...(page.length > limit ? { nextCursor: tasks[tasks.length - 1].id } : {}) };
+  }
+
+  async nextFireTimes(taskId: string, count: number, options: ReadOptions = {}): Promise<number[]> {
+    const task = await this.readRecord(taskId, options);
+    const times: number[] = [];
+    if (task.status !== 'active') return times;
+    let next = task.nextFireAtMs;
+    while (next !== undefined && times.length < count) {
+      if (!task.recordedAhead.includes(next)) times.push(next);
+      next = nextFireAfter(task.spec, next);
+    }
+    return times;
+  }
+
+  async listExecutions(
+    taskId: string,
+    query: { limit?: number; cursor?: string } & ReadOptions,
+  ): Promise<ExecutionPage> {
+    const task = await this.readRecord(taskId, query);
+    return pageOf([...task.history].reverse(), query);
+  }
+
+  async listExecutionsByStatus(
+    query: { status: ExecutionView['status']; limit?: number; cursor?: string } & ReadOptions,
+  ): Promise<ExecutionPage> {
+    await this.readBarrier(query);
+    const matching: ExecutionView[] = [];
+    for (const task of this.stateMachine.state.tasks.values())
+      for (const execution of task.history)
+        if (execution.status === query.status) matching.push(execution);
+    matching.sort((a, b) => b.finishedAtMs - a.finishedAtMs || compareIds(a.taskId, b.taskId));
+    return pageOf(matching, query);
+  }
+
+  // ---- cluster -----------------------------------------------------------------------------
+
+  cluster(): ClusterView {
+    const status = this.node.status();
+    const leaderId = status.leaderId || undefined;
+    const members = status.membership.members.map((member) => ({
+      id: member.id,
+      peerAddress: member.peerAddress,
+      ...(this.node.httpAddressOf(member.id) !== undefined
+        ? { httpAddress: this.node.httpAddressOf(member.id) }
+        : {}),
+      learner: member.role === 'learner',
+    }));
+    const self = members.find((member) => member.id === this.options.nodeId);
+    const leader = members.find((member) => member.id === leaderId);
+    return {
+      id: this.options.nodeId,
+      role: self?.learner
+        ? 'learner'
+        : status.role === 'pre-candidate'
+          ? 'candidate'
+          : (status.role as ClusterView['role']),
+      ...(leaderId !== undefined ? { leaderId } : {}),
+      ...(leader?.httpAddress !== undefined ? { leaderHttpAddress: leader.httpAddress } : {}),
+      ...(leader !== undefined ? { leaderPeerAddress: leader.peerAddress } : {}),
+      term: status.term,
+      commitIndex: status.commit,
+      appliedIndex: status.applied,
+      members,
+    };
+  }
+
+  async addMember(change: MemberChange): Promise<ClusterView> {
+    await this.membershipChange(() =>
+      this.node.changeMembership({
+        type: change.learner === false ? 'add-voter' : 'add-learner',
+        nodeId: change.id ?? change.peerAddress,
+        peerAddress: change.peerAddress,
+      } as never),
+    );
+    return this.cluster();
+  }
+
+  async removeMember(memberId: string): Promise<ClusterView> {
+    await this.membershipChange(() =>
+      this.node.changeMembership({ type: 'remove-node', nodeId: memberId } as never),
+    );
+    return this.cluster();
+  }
+
+  async transferLeadership(memberId?: string): Promise<ClusterView> {
+    const view = this.cluster();
+    const target =
+      memberId ?? view.members.find((member) => !member.learner && member.id !== view.id)?.id;
+    if (target === undefined)
+      throw new TaskStateConflictError('', 'no other voter to transfer leadership to');
+    if (view.role !== 'leader')
+      throw new ClusterUnavailableError(
+        'only the leader can transfer leadership',
+        view.leaderHttpAddress,
+      );
+    this.node.transferLeadership(target);
+    return this.cluster();
+  }
+
+  isReady(): boolean {
+    if (this.stopped) return false;
+    return this.node.core.currentLeader !== '' && this.stateMachine.appliedIndex > 0;
+  }
+
+  /** Whether this node currently dispatches (it leads and its state is current). */
+  get dispatching(): boolean {
+    return this.runtime.dispatching;
+  }
+
+  get nodeId(): string {
+    return this.options.nodeId;
+  }
+
+  get raftNode(): RaftNode {
+    return this.node;
+  }
+
+  get state(): SchedulerStateMachine['state'] {
+    return this.stateMachine.state;
+  }
+
+  dispatcherStats(): ReturnType<CallbackDispatcher['stats']> {
+    return this.dispatcher.stats();
+  }
+
+  /**
+   * SIGTERM: stop handing out fires, let the ones on the wire finish (up to `drainTimeoutMs`),
+   * commit their records, then stop Raft and close the journal.
+   */
+  async stop(drainTimeoutMs = 5_000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.rolePoller) clearInterval(this.rolePoller);
+    this.runtime.stop();
+    this.timer.close();
+    const { unfinished } = await this.dispatcher.drain(drainTimeoutMs);
+    if (unfinished > 0)
+      this.options.logger.warn(
+        `${unfinished} callback(s) still on the wire at shutdown; the next leader fires them again`,
+      );
+    await withTimeout(this.recorder.idle(), drainTimeoutMs);
+    await this.node.stop();
+    await this.stateMachine.close();
+    await this.dispatcher.close();
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  private specContext(): TaskSpecContext {
+    return {
+      nowMs: this.now(),
+      callbackBodyBytesMax: this.options.callbackBodyBytesMax ?? DEFAULTS.callbackBodyBytesMax,
+      ...(this.options.allowedCallbackHosts !== undefined
+        ? { allowedCallbackHosts: this.options.allowedCallbackHosts }
+        : {}),
+    };
+  }
+
+  private async write(command: SchedulerCommand): Promise<CommandResult> {
+    try {
+      return decodeResult(
+        await this.node.propose(
+          encodeCommand(command),
+          this.options.proposalTimeoutMs ?? DEFAULTS.proposalTimeoutMs,
+        ),
+      );
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+  }
+
+  private async writeOk(command: SchedulerCommand): Promise<void> {
+    const result = await this.write(command);
+    if (!('ok' in result)) throw refusalError(result);
+  }
+
+  private async membershipChange(change: () => Promise<void>): Promise<void> {
+    try {
+      await change();
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+  }
+
+  private async readBarrier(options: ReadOptions): Promise<void> {
+    if (options.consistency === 'stale') return;
+    try {
+      await this.node.readBarrier(this.options.proposalTimeoutMs ?? DEFAULTS.proposalTimeoutMs);
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+  }
+
+  private async readRecord(taskId: string, options: ReadOptions): Promise<TaskRecord> {
+    await this.readBarrier(options);
+    const task = this.stateMachine.state.tasks.get(taskId);
+    if (task === undefined) throw new TaskNotFoundError(taskId);
+    return task;
+  }
+
+  private async readTask(taskId: string, options: ReadOptions): Promise<TaskView> {
+    return taskView(await this.readRecord(taskId, options));
+  }
+
+  /** The task as this node applied it: a write resolves only after it was applied here. */
+  private currentView(taskId: string): TaskView {
+    const task = this.stateMachine.state.tasks.get(taskId);
+    if (task === undefined) throw new TaskNotFoundError(taskId);
+    return taskView(task);
+  }
+
+  /** Raft's errors, as the API's: no leader, timed out, stopped — the client may retry. */
+  private unavailable(error: unknown): Error {
+    if (
+      error instanceof NotLeaderError ||
+      error instanceof ProposalTimeoutError ||
+      error instanceof ProposalLostError ||
+      error instanceof ProposalDroppedError ||
+      error instanceof NodeStoppedError
+    ) {
+      const leaderId = this.node.core.currentLeader;
+      const leaderHttp = leaderId ? this.node.httpAddressOf(leaderId) : undefined;
+      return new ClusterUnavailableError(error.message, leaderHttp);
+    }
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+function refusalError(refusal: CommandRefusal): Error {
+  switch (refusal.error) {
+    case 'not_found':
+      return new TaskNotFoundError(refusal.taskId);
+    case 'state_conflict':
+      return new TaskStateConflictError(refusal.taskId, refusal.message);
+    case 'idempotency_conflict':
+      return new IdempotencyConflictError(refusal.idempotencyKey, refusal.existingTaskId);
+    case 'id_taken':
+      return new TaskStateConflictError(
+        refusal.taskId,
+        `task id ${refusal.taskId} is taken; retry the request`,
+      );
+  }
+}
+
+/** The created task as proposed, when it was already gone again by the time we look (deleted at once). */
+function fallbackView(taskId: string, spec: TaskSpec, nowMs: number): TaskView {
+  return {
+    id: taskId,
+    spec,
+    status: 'active',
+    createdAtMs: nowMs,
+    updatedAtMs: nowMs,
+    runCount: 0,
+    failureCount: 0,
+  };
+}
+
+function clampLimit(limit: number | undefined): number {
+  if (limit === undefined) return LIST_LIMIT_DEFAULT;
+  return Math.max(1, Math.min(LIST_LIMIT_MAX, Math.floor(limit)));
+}
+
+function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** Offset cursors over an ordered list (execution lists are short: bounded per task). */
+function pageOf(
+  executions: ExecutionView[],
+  query: { limit?: number; cursor?: string },
+): ExecutionPage {
+  const limit = clampLimit(query.limit);
+  const offset =
+    query.cursor !== undefined && /^\d+$/.test(query.cursor) ? Number(query.cursor) : 0;
+  const page = executions.slice(offset, offset + limit);
+  return {
+    executions: page,
+    ...(offset + limit < executions.length ? { nextCursor: String(offset + limit) } : {}),
+  };
+}
+
+async function withTimeout(promise: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise,
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+  ]);
+  clearTimeout(timer);
+}
