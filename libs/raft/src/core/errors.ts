@@ -1,12 +1,26 @@
 import type { NodeId } from './types';
 
-/** The node is not the leader; `leaderId` is the one it knows of ('' when none). */
+/**
+ * The node is not the leader; `leaderId` is the one it knows of ('' when none), with its addresses
+ * when the node knows them (the peer address from the membership, the HTTP address from the peer
+ * handshake): what a server needs to redirect a client.
+ */
 export class NotLeaderError extends Error {
-  constructor(readonly leaderId: NodeId) {
+  readonly leaderPeerAddress?: string;
+  readonly leaderHttpAddress?: string;
+
+  constructor(
+    readonly leaderId: NodeId,
+    addresses: { leaderPeerAddress?: string; leaderHttpAddress?: string } = {},
+  ) {
     super(
-      leaderId ? `not the leader; the leader is ${leaderId}` : 'not the leader; no leader is known',
+      leaderId
+        ? `not the leader; the leader is ${leaderId}${addresses.leaderHttpAddress ? ` (http ${addresses.leaderHttpAddress})` : ''}`
+        : 'not the leader; no leader is known',
     );
     this.name = 'NotLeaderError';
+    if (addresses.leaderPeerAddress) this.leaderPeerAddress = addresses.leaderPeerAddress;
+    if (addresses.leaderHttpAddress) this.leaderHttpAddress = addresses.leaderHttpAddress;
   }
 }
 

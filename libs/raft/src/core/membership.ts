@@ -26,12 +26,34 @@ export function applyConfChange(membership: Membership, change: ConfChange): Mem
       if (existing) return `${change.nodeId} is already a ${existing.role}`;
       if (!change.peerAddress) return `adding ${change.nodeId} needs its peer address`;
       const role = change.type === 'add-voter' ? 'voter' : 'learner';
-      return sorted([...others, { id: change.nodeId, role, peerAddress: change.peerAddress }]);
+      const member: Member = { id: change.nodeId, role, peerAddress: change.peerAddress };
+      if (change.incarnation) member.incarnation = change.incarnation;
+      if (role === 'learner' && change.promoteWhenCaughtUp) member.promoteWhenCaughtUp = true;
+      return sorted([...others, member]);
     }
-    case 'promote-learner':
+    case 'promote-learner': {
       if (!existing) return `${change.nodeId} is not a member`;
       if (existing.role !== 'learner') return `${change.nodeId} is already a voter`;
-      return sorted([...others, { ...existing, role: 'voter' }]);
+      const promoted: Member = { ...existing, role: 'voter' };
+      delete promoted.promoteWhenCaughtUp;
+      return sorted([...others, promoted]);
+    }
+    case 'readmit': {
+      if (!existing) return `${change.nodeId} is not a member`;
+      if (!change.incarnation) return `readmitting ${change.nodeId} needs its incarnation`;
+      if (existing.incarnation === change.incarnation)
+        return `${change.nodeId} is already this incarnation`;
+      if (existing.role === 'voter' && voters(membership).length === 1)
+        return 'cannot demote the last voter';
+      const member: Member = {
+        id: change.nodeId,
+        role: 'learner',
+        peerAddress: change.peerAddress ?? existing.peerAddress,
+        incarnation: change.incarnation,
+      };
+      if (change.promoteWhenCaughtUp) member.promoteWhenCaughtUp = true;
+      return sorted([...others, member]);
+    }
     case 'remove-node':
       if (!existing) return `${change.nodeId} is not a member`;
       if (existing.role === 'voter' && voters(membership).length === 1)

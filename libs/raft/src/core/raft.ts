@@ -5,6 +5,7 @@ import {
   applyConfChange,
   decodeConfChange,
   encodeConfChange,
+  findMember,
   isVoter,
   memberIds,
   voters,
@@ -50,8 +51,16 @@ export interface RaftOptions {
   uncommittedBytesMax?: number;
   /** Entry data handed out to apply in one Ready. */
   applyBytesMax?: number;
+  /**
+   * A learner added with `promoteWhenCaughtUp` is promoted to voter once its log is within this
+   * many entries of the leader's last index (and holds the latest membership change).
+   */
+  promoteWithinEntries?: number;
   bugs?: InjectedBugs;
 }
+
+/** What `readmit()` did: proposed the change, or found the incarnation already admitted. */
+export type ReadmitResult = 'proposed' | 'admitted';
 
 /** What the driver loaded from disk to start from (a first start: an index-0 snapshot of the bootstrap membership). */
 export interface RaftStartState {
@@ -84,6 +93,8 @@ export interface RaftStatus {
   leadTransferee: NodeId;
   /** Index of a snapshot received from the leader that the driver has not installed yet (0: none). */
   pendingSnapshotIndex: number;
+  /** The node is joining (see HardState.joining): it neither votes nor campaigns. */
+  joining: boolean;
 }
 
 type CampaignKind = 'pre-vote' | 'election' | 'transfer';
@@ -107,6 +118,7 @@ const DEFAULTS = {
   inflightBytesMax: 32 * 1024 * 1024,
   uncommittedBytesMax: 64 * 1024 * 1024,
   applyBytesMax: 64 * 1024 * 1024,
+  promoteWithinEntries: 100,
 };
 
 /**
@@ -127,6 +139,8 @@ export class RaftCore {
 
   private term = 0;
   private vote: NodeId = NO_NODE;
+  /** This incarnation's id while joining (HardState.joining), '' once admitted or never joining. */
+  private joining = '';
   private role: Role = 'follower';
   private leaderId: NodeId = NO_NODE;
   readonly log = new RaftLog();
@@ -187,6 +201,7 @@ export class RaftCore {
     for (const entry of entries) this.noteConfEntry(entry);
     this.term = hardState.term;
     this.vote = hardState.vote;
+    this.joining = hardState.joining ?? '';
     this.previousHardState = this.hardState();
     this.becomeFollower(this.term, NO_NODE);
     this.previousSoftState = this.softState();
@@ -222,6 +237,33 @@ export class RaftCore {
       { type: EntryType.ConfChange, data: encodeConfChange(change) },
     ]);
     return { index: firstIndex, term };
+  }
+
+  /**
+   * On the leader: re-admits `nodeId`, which restarted with an empty disk as a new `incarnation`
+   * (it is joining: it neither votes nor campaigns). A member of another incarnation (or of none)
+   * is demoted to a learner of this one in a single `readmit` change — its old acknowledgements
+   * no longer count and its progress starts over — and promoted back to voter once caught up if
+   * it was a voter (or a learner to promote) before. Returns 'admitted' when the membership already
+   * names this incarnation (the joiner learns it once that change is committed), 'proposed'
+   * otherwise. Throws NotLeaderError, ProposalDroppedError (a membership change is pending: retry)
+   * or InvalidConfChangeError (not a member: an operator must add it first; or the leader itself).
+   */
+  readmit(nodeId: NodeId, incarnation: string, peerAddress?: string): ReadmitResult {
+    this.requireLeader();
+    if (nodeId === this.id) throw new InvalidConfChangeError('the leader cannot readmit itself');
+    const existing = findMember(this.memberships.current, nodeId);
+    if (existing === undefined)
+      throw new InvalidConfChangeError(`${nodeId} is not a member; add it first`);
+    if (existing.incarnation === incarnation) return 'admitted';
+    this.proposeConfChange({
+      type: 'readmit',
+      nodeId,
+      incarnation,
+      peerAddress: peerAddress ?? existing.peerAddress,
+      promoteWhenCaughtUp: existing.role === 'voter' || existing.promoteWhenCaughtUp === true,
+    });
+    return 'proposed';
   }
 
   /**
@@ -468,7 +510,23 @@ export class RaftCore {
       progress,
       leadTransferee: this.leadTransferee,
       pendingSnapshotIndex: this.pendingSnapshot?.index ?? 0,
+      joining: this.joining !== '',
     };
+  }
+
+  /** The current term, without the cost of `status()`. */
+  get currentTerm(): number {
+    return this.term;
+  }
+
+  /** Whether this node is joining (neither votes nor campaigns), without the cost of `status()`. */
+  get isJoining(): boolean {
+    return this.joining !== '';
+  }
+
+  /** This incarnation's id while joining ('' otherwise). */
+  get joiningIncarnation(): string {
+    return this.joining;
   }
 
   get latestSnapshot(): SnapshotMeta {
@@ -589,10 +647,12 @@ export class RaftCore {
 
   private handleVoteRequest(m: Message): void {
     const isPreVote = m.type === MessageType.PreVote;
+    // A joining node may have voted in this term before it lost its disk: it grants nothing.
     const canVote =
-      this.vote === m.from ||
-      (this.vote === NO_NODE && this.leaderId === NO_NODE) ||
-      (isPreVote && m.term > this.term);
+      this.joining === '' &&
+      (this.vote === m.from ||
+        (this.vote === NO_NODE && this.leaderId === NO_NODE) ||
+        (isPreVote && m.term > this.term));
     const responseType = isPreVote ? MessageType.PreVoteResp : MessageType.VoteResp;
     if (canVote && this.log.isUpToDate(m.logIndex ?? 0, m.logTerm ?? 0)) {
       // A granted pre-vote answers in the candidate's future term so it can count it.
@@ -716,7 +776,25 @@ export class RaftCore {
   }
 
   private promotable(): boolean {
-    return isVoter(this.memberships.current, this.id) && this.pendingSnapshot === undefined;
+    return (
+      this.joining === '' &&
+      isVoter(this.memberships.current, this.id) &&
+      this.pendingSnapshot === undefined
+    );
+  }
+
+  /**
+   * A joining node is admitted once a committed membership names this incarnation: its log is the
+   * leader's from then on. It records a vote for the leader that told it so (the leader of this
+   * term won it already), so that it grants no other vote in this term: it may have voted in it
+   * before it lost its disk. Terms it voted in earlier are all below this one (see docs/raft.md).
+   */
+  private maybeFinishJoining(): void {
+    if (this.joining === '') return;
+    const me = findMember(this.memberships.at(this.log.committed), this.id);
+    if (me?.incarnation !== this.joining) return;
+    this.joining = '';
+    if (this.vote === NO_NODE && this.leaderId !== NO_NODE) this.vote = this.leaderId;
   }
 
   // ---- follower side of replication ---------------------------------------------------------
@@ -752,6 +830,7 @@ export class RaftCore {
       if (entry.index > this.memberships.lastChangeIndex) this.noteConfEntry(entry);
     }
     this.log.commitTo(Math.min(m.commit ?? 0, result.lastNewIndex));
+    this.maybeFinishJoining();
     this.acknowledgeAppend(m.from, result.lastNewIndex);
   }
 
@@ -762,6 +841,7 @@ export class RaftCore {
 
   private handleHeartbeat(m: Message): void {
     this.log.commitTo(Math.min(m.commit ?? 0, this.log.lastIndex));
+    this.maybeFinishJoining();
     this.send({ type: MessageType.HeartbeatResp, to: m.from, term: this.term, context: m.context });
   }
 
@@ -775,6 +855,7 @@ export class RaftCore {
     if (this.log.matchTerm(snapshot.index, snapshot.term)) {
       // We already hold the snapshot's last entry: fast-forward the commit instead of restoring.
       this.log.commitTo(snapshot.index);
+      this.maybeFinishJoining();
       this.acknowledgeAppend(m.from, this.log.lastIndex);
       return;
     }
@@ -783,18 +864,24 @@ export class RaftCore {
     this.membershipChanged = true;
     this.snapshotMeta = snapshot;
     this.pendingSnapshot = snapshot;
+    this.maybeFinishJoining();
     this.acknowledgeAppend(m.from, snapshot.index);
   }
 
   /** A membership entry takes effect as soon as it is in the log. */
   private noteConfEntry(entry: Entry): void {
     if (entry.type !== EntryType.ConfChange) return;
-    const next = applyConfChange(this.memberships.current, decodeConfChange(entry.data));
+    const change = decodeConfChange(entry.data);
+    const next = applyConfChange(this.memberships.current, change);
     // Validated by the leader that proposed it; an entry that no longer applies (a duplicate) is a no-op.
     if (typeof next === 'string') return;
     this.memberships.push(entry.index, next);
     this.membershipChanged = true;
-    if (this.role === 'leader') this.syncProgressWithMembership();
+    if (this.role === 'leader') {
+      // A new incarnation holds nothing of what the old one acknowledged: start its progress over.
+      if (change.type === 'readmit') this.progress.delete(change.nodeId);
+      this.syncProgressWithMembership();
+    }
   }
 
   // ---- leader side --------------------------------------------------------------------------
@@ -813,6 +900,29 @@ export class RaftCore {
     if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat(this.readOnly.lastContext);
+      this.maybePromoteLearner();
+    }
+  }
+
+  /**
+   * Promotes one learner added with `promoteWhenCaughtUp` whose log holds the latest membership
+   * change and is within `promoteWithinEntries` of the last index (one change at a time).
+   */
+  private maybePromoteLearner(): void {
+    if (this.pendingConfIndex > this.log.committed || this.leadTransferee !== NO_NODE) return;
+    if (!isVoter(this.memberships.current, this.id)) return;
+    for (const member of this.memberships.current.members) {
+      if (member.role !== 'learner' || !member.promoteWhenCaughtUp) continue;
+      const progress = this.progress.get(member.id);
+      if (progress === undefined || !progress.recentActive) continue;
+      if (progress.match < this.pendingConfIndex) continue;
+      if (this.log.lastIndex - progress.match > this.options.promoteWithinEntries) continue;
+      try {
+        this.proposeConfChange({ type: 'promote-learner', nodeId: member.id });
+      } catch (error) {
+        if (!(error instanceof ProposalDroppedError)) throw error; // a full pipeline: next time
+      }
+      return;
     }
   }
 
@@ -1117,7 +1227,9 @@ export class RaftCore {
   }
 
   private hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed };
+    const state: HardState = { term: this.term, vote: this.vote, commit: this.log.committed };
+    if (this.joining !== '') state.joining = this.joining;
+    return state;
   }
 
   private softState(): SoftState {
@@ -1126,7 +1238,7 @@ export class RaftCore {
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit && a.joining === b.joining;
 }
 
 function sameSoftState(a: SoftState, b: SoftState): boolean {

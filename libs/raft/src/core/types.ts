@@ -22,19 +22,33 @@ export interface Entry {
   data: Uint8Array;
 }
 
-export type ConfChangeType = 'add-voter' | 'add-learner' | 'promote-learner' | 'remove-node';
+/**
+ * `readmit`: a member that lost its disk comes back as a new incarnation. In one single-server
+ * step it leaves the voters (its old acknowledgements must not count any more) and is a learner
+ * again, with the new incarnation; the leader forgets its progress and replicates from scratch.
+ */
+export type ConfChangeType =
+  'add-voter' | 'add-learner' | 'promote-learner' | 'remove-node' | 'readmit';
 
 export interface ConfChange {
   type: ConfChangeType;
   nodeId: NodeId;
   /** Where the node's peer port listens (required for additions). */
   peerAddress?: string;
+  /** Additions and `readmit`: the incarnation of a joining node (see HardState.joining). */
+  incarnation?: string;
+  /** Learner additions and `readmit`: the leader promotes it to voter once it has caught up. */
+  promoteWhenCaughtUp?: boolean;
 }
 
 export interface Member {
   id: NodeId;
   role: 'voter' | 'learner';
   peerAddress: string;
+  /** Set when a joining node was (re)admitted: which incarnation of it this member is. */
+  incarnation?: string;
+  /** A learner the leader promotes to voter once its log has caught up. */
+  promoteWhenCaughtUp?: boolean;
 }
 
 /** A cluster membership: the voters decide, learners only receive the log. */
@@ -47,6 +61,13 @@ export interface HardState {
   term: number;
   vote: NodeId;
   commit: number;
+  /**
+   * Set (to this incarnation's random id) while the node is joining: it started with an empty
+   * disk while its peers already held a cluster, so it may have voted in terms it no longer
+   * remembers. A joining node never votes, grants no (pre-)vote and never campaigns, until a
+   * committed membership names it with this incarnation (the leader re-admitted it); absent after.
+   */
+  joining?: string;
 }
 
 /** What a snapshot covers: every entry up to `index` (of `term`), and the membership at that point. */
@@ -153,4 +174,10 @@ export interface InjectedBugs {
    * applies them; the simulation's driver also treats each write as done before its fsync returns.
    */
   applyBeforePersist?: boolean;
+  /**
+   * Simulation only: a node that lost its disk restarts as if new (a voter at term 0 without a
+   * vote) instead of joining: it may vote twice in a term and elect a leader without committed
+   * entries.
+   */
+  rejoinAsNew?: boolean;
 }

@@ -2,6 +2,7 @@ import { ClassicLevel } from 'classic-level';
 import type { Entry, HardState, SnapshotMeta } from '../core/types';
 import {
   checkClusterId,
+  checkHardState,
   checkSnapshotMeta,
   logFloor,
   planCompact,
@@ -112,18 +113,22 @@ export class ClassicLevelRaftStorage implements RaftLogStorage {
     });
   }
 
-  bootstrap(clusterId: string, initial: SnapshotMeta): Promise<void> {
+  bootstrap(
+    clusterId: string,
+    initial: SnapshotMeta,
+    hardState: HardState = { term: 0, vote: '', commit: 0 },
+  ): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError());
     return this.serial.run(async () => {
       checkClusterId(clusterId);
       checkSnapshotMeta(initial);
+      checkHardState(hardState);
       if (this.position !== undefined || !(await isEmpty(this.db))) {
         throw new StorageError(
           StorageErrorCode.NotEmpty,
           `cannot bootstrap the raft log store in ${this.dirPath}: it already holds a cluster`,
         );
       }
-      const hardState: HardState = { term: 0, vote: '', commit: 0 };
       await this.db.batch(
         [
           {

@@ -124,6 +124,12 @@ export function checkHardState(hardState: HardState): void {
       `vote of ${Buffer.byteLength(hardState.vote)} bytes exceeds the node id limit`,
     );
   }
+  if (hardState.joining !== undefined) {
+    if (typeof hardState.joining !== 'string')
+      throw invalidArgument('hard state joining is not a string');
+    if (Buffer.byteLength(hardState.joining) > RAFT_STORAGE_LIMITS.nodeIdBytesMax)
+      throw limitExceeded('joining incarnation exceeds the node id limit');
+  }
 }
 
 export function checkSnapshotMeta(snapshot: SnapshotMeta): void {

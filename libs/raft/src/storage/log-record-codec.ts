@@ -14,7 +14,8 @@ import { decodeSnapshotMetaJson, encodeSnapshotMetaJson } from './snapshot-meta-
  * Values: `[u32 CRC32C of (body ‖ key)][body]`. Covering the key too means a value found under the
  * wrong key (an entry under another index) fails its check like a flipped bit does.
  *   format version: u32              cluster id: UTF-8
- *   hard state: u64 term, u64 commit, UTF-8 vote
+ *   hard state: u64 term, u64 commit, UTF-8 vote [, 0xFF, UTF-8 joining incarnation] (0xFF never
+ *   occurs in UTF-8, so a record written before the field existed reads the same)
  *   snapshot meta: JSON {index, term, membership} (small, rare; entries never use JSON)
  *   compacted index: u64             entry: u64 term, u8 type, data
  */
@@ -165,23 +166,37 @@ export function decodeClusterId(value: Uint8Array): string {
   return decodeUtf8(body, 'cluster id');
 }
 
+const JOINING_SEPARATOR = 0xff;
+
 export function encodeHardState(hardState: HardState): Uint8Array {
   const vote = Buffer.from(hardState.vote, 'utf8');
-  const body = Buffer.allocUnsafe(16 + vote.length);
+  const joining = hardState.joining ? Buffer.from(hardState.joining, 'utf8') : undefined;
+  const body = Buffer.allocUnsafe(16 + vote.length + (joining ? 1 + joining.length : 0));
   writeU64(body, 0, hardState.term);
   writeU64(body, 8, hardState.commit);
   body.set(vote, 16);
+  if (joining) {
+    body[16 + vote.length] = JOINING_SEPARATOR;
+    body.set(joining, 17 + vote.length);
+  }
   return withCrc(KEY_HARD_STATE, body);
 }
 
 export function decodeHardState(value: Uint8Array): HardState {
   const body = checkedBody(KEY_HARD_STATE, value);
   if (body.length < 16) throw new RecordDecodeError(`hard state of ${body.length} bytes`);
-  return {
+  const separator = body.indexOf(JOINING_SEPARATOR, 16);
+  const hardState: HardState = {
     term: readU64(body, 0),
     commit: readU64(body, 8),
-    vote: decodeUtf8(body.subarray(16), 'vote'),
+    vote: decodeUtf8(body.subarray(16, separator < 0 ? body.length : separator), 'vote'),
   };
+  if (separator >= 0) {
+    const joining = decodeUtf8(body.subarray(separator + 1), 'joining incarnation');
+    if (joining.length === 0) throw new RecordDecodeError('empty joining incarnation');
+    hardState.joining = joining;
+  }
+  return hardState;
 }
 
 export function encodeSnapshotMeta(meta: SnapshotMeta): Uint8Array {

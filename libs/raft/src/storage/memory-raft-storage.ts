@@ -1,6 +1,7 @@
 import type { Entry, HardState, SnapshotMeta } from '../core/types';
 import {
   checkClusterId,
+  checkHardState,
   checkSnapshotMeta,
   planCompact,
   planSave,
@@ -50,17 +51,22 @@ export class MemoryRaftStorage implements RaftLogStorage {
     });
   }
 
-  bootstrap(clusterId: string, initial: SnapshotMeta): Promise<void> {
+  bootstrap(
+    clusterId: string,
+    initial: SnapshotMeta,
+    hardState: HardState = { term: 0, vote: '', commit: 0 },
+  ): Promise<void> {
     if (this.closed) return Promise.reject(closedError('the in-memory raft store'));
     return this.serial.run(async () => {
       checkClusterId(clusterId);
       checkSnapshotMeta(initial);
+      checkHardState(hardState);
       if (this.state !== undefined) {
         throw new StorageError(StorageErrorCode.NotEmpty, 'the in-memory raft store is not empty');
       }
       this.state = {
         clusterId,
-        hardState: { term: 0, vote: '', commit: 0 },
+        hardState: { ...hardState },
         snapshot: structuredClone(initial),
         position: {
           snapshotIndex: initial.index,

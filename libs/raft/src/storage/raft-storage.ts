@@ -51,9 +51,10 @@ export interface RaftLogStorage {
 
   /**
    * First start: records the cluster id, the bootstrap membership as a snapshot meta (normally at
-   * index 0) and a zero hard state, in one durable write. Refuses (NotEmpty) if not empty.
+   * index 0) and a hard state (default zero; a joining node's carries `joining`), in one durable
+   * write. Refuses (NotEmpty) if not empty.
    */
-  bootstrap(clusterId: string, initial: SnapshotMeta): Promise<void>;
+  bootstrap(clusterId: string, initial: SnapshotMeta, hardState?: HardState): Promise<void>;
 
   /**
    * One durable write (a single batch, synced before the promise resolves), applied in this order:

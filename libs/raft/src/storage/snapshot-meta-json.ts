@@ -11,11 +11,12 @@ export function encodeSnapshotMetaJson(meta: SnapshotMeta): Buffer {
     index: meta.index,
     term: meta.term,
     membership: {
-      members: meta.membership.members.map((m) => ({
-        id: m.id,
-        role: m.role,
-        peerAddress: m.peerAddress,
-      })),
+      members: meta.membership.members.map((m) => {
+        const member: Member = { id: m.id, role: m.role, peerAddress: m.peerAddress };
+        if (m.incarnation) member.incarnation = m.incarnation;
+        if (m.promoteWhenCaughtUp) member.promoteWhenCaughtUp = true;
+        return member;
+      }),
     },
   };
   return Buffer.from(JSON.stringify(plain), 'utf8');
@@ -44,11 +45,16 @@ export function decodeSnapshotMetaJson(bytes: Uint8Array): SnapshotMeta | string
       !isRecord(m) ||
       typeof m.id !== 'string' ||
       (m.role !== 'voter' && m.role !== 'learner') ||
-      typeof m.peerAddress !== 'string'
+      typeof m.peerAddress !== 'string' ||
+      (m.incarnation !== undefined && typeof m.incarnation !== 'string') ||
+      (m.promoteWhenCaughtUp !== undefined && typeof m.promoteWhenCaughtUp !== 'boolean')
     ) {
       return 'snapshot meta with a malformed member';
     }
-    members.push({ id: m.id, role: m.role, peerAddress: m.peerAddress });
+    const member: Member = { id: m.id, role: m.role, peerAddress: m.peerAddress };
+    if (m.incarnation) member.incarnation = m.incarnation;
+    if (m.promoteWhenCaughtUp) member.promoteWhenCaughtUp = true;
+    members.push(member);
   }
   return { index, term, membership: { members } };
 }

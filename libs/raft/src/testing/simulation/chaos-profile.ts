@@ -60,6 +60,24 @@ export function chaosProfile(seed: number, durationMs = 10_000, bugs?: InjectedB
 }
 
 /**
+ * The chaos profile with disk loss: now and then a node comes back with an empty disk (at most one
+ * at a time). It must rejoin without voting until the leader re-admitted it; with the injected bug
+ * `rejoinAsNew` it votes as if new, and some seed elects a leader that lacks committed entries.
+ */
+export function diskLossProfile(
+  seed: number,
+  durationMs = 10_000,
+  bugs?: InjectedBugs,
+): ChaosOptions {
+  const base = chaosProfile(seed, durationMs, bugs);
+  return {
+    ...base,
+    diskLossRate: 0.0006,
+    requireFaults: [...(base.requireFaults ?? []), 'diskLosses'],
+  };
+}
+
+/**
  * The 6.5840 "Figure 8 (unreliable)" shape: five nodes, an unreliable network, and leaders that
  * keep dying soon after they are elected or take writes, so that entries of old terms sit on
  * minorities and new leaders re-replicate them one entry per message. This is the run that catches

@@ -25,6 +25,12 @@ export interface ChaosOptions extends SimulationOptions {
   /** Longest downtime of a crashed node. */
   downtimeMsMax?: number;
   partitionRate?: number;
+  /**
+   * Per-millisecond probability that a node loses its disk (`Simulation.wipe`) and comes back
+   * empty; one at a time: only while every node is up and none is joining or waiting to be
+   * promoted back to voter.
+   */
+  diskLossRate?: number;
   membershipChangeRate?: number;
   transferRate?: number;
   /** Fault classes that must have happened at least once, or the run fails. */
@@ -215,6 +221,21 @@ export function runChaos(options: ChaosOptions): ChaosReport {
     if (random.chance(options.crashRate ?? 0) && alive.length > 0) {
       const victim = random.pick(alive);
       sim.crash(victim);
+      restartAtMs.set(victim, now + 1 + random.nextInt(downtimeMsMax));
+    }
+    // (Guarded, so that runs without disk loss draw exactly the random numbers they always did.)
+    const diskLossOverdue =
+      sim.counts.diskLosses === 0 && now >= options.durationMs / 2 && now % 10 === 0;
+    if (
+      (options.diskLossRate ?? 0) > 0 &&
+      (random.chance(options.diskLossRate ?? 0) || diskLossOverdue) &&
+      alive.length === sim.ids.length &&
+      alive.every((id) => !sim.node(id).core.isJoining) &&
+      // Until a re-admitted node is a voter again the cluster tolerates one fault less.
+      !sim.membership().members.some((m) => m.promoteWhenCaughtUp)
+    ) {
+      const victim = random.pick(alive);
+      sim.wipe(victim);
       restartAtMs.set(victim, now + 1 + random.nextInt(downtimeMsMax));
     }
     const currentLeader = sim.leader();

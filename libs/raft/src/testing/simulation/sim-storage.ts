@@ -12,9 +12,11 @@ export class SimStorage {
   /** Entries after the compaction point, contiguous. */
   entries: Entry[] = [];
 
-  constructor(bootstrap: SnapshotMeta, bootstrapData: Uint8Array) {
+  /** `hardState`: a joining node's (after a disk loss) carries `joining`. */
+  constructor(bootstrap: SnapshotMeta, bootstrapData: Uint8Array, hardState?: HardState) {
     this.snapshot = bootstrap;
     this.snapshotData = bootstrapData;
+    if (hardState) this.hardState = { ...hardState };
   }
 
   /** Makes a Ready's hard state, snapshot and entries durable. */

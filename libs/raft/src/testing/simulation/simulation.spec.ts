@@ -1,6 +1,6 @@
 import type { InjectedBugs } from '../../core/types';
 import { runChaos } from './chaos';
-import { chaosProfile, electionsProfile, figure8Profile } from './chaos-profile';
+import { chaosProfile, diskLossProfile, electionsProfile, figure8Profile } from './chaos-profile';
 import { runFigure8Scenario } from './figure8-scenario';
 import { SimulationFailure } from './simulation';
 
@@ -11,7 +11,7 @@ import { SimulationFailure } from './simulation';
  * `npm run sim:raft -- --seeds N` runs more.
  */
 
-const CLEAN_SEEDS = { chaos: 25, figure8: 8, elections: 15 };
+const CLEAN_SEEDS = { chaos: 25, figure8: 8, elections: 15, diskLoss: 12 };
 
 describe('Raft simulation, clean runs', () => {
   it(`runs ${CLEAN_SEEDS.chaos} seeds of the chaos profile clean, exercising every fault class`, () => {
@@ -41,6 +41,16 @@ describe('Raft simulation, clean runs', () => {
   it(`runs ${CLEAN_SEEDS.figure8} seeds of the Figure 8 profile and ${CLEAN_SEEDS.elections} of the election-storm profile clean`, () => {
     for (let seed = 1; seed <= CLEAN_SEEDS.figure8; seed++) runChaos(figure8Profile(seed));
     for (let seed = 1; seed <= CLEAN_SEEDS.elections; seed++) runChaos(electionsProfile(seed));
+  });
+
+  it(`runs ${CLEAN_SEEDS.diskLoss} seeds of the disk-loss profile clean: wiped nodes rejoin, are re-admitted and promoted`, () => {
+    let readmissions = 0;
+    for (let seed = 1; seed <= CLEAN_SEEDS.diskLoss; seed++) {
+      const report = runChaos(diskLossProfile(seed));
+      expect(report.counts.diskLosses).toBeGreaterThan(0);
+      readmissions += report.counts.readmissions;
+    }
+    expect(readmissions).toBeGreaterThan(0);
   });
 
   it('replays a seed identically', () => {
@@ -96,6 +106,12 @@ describe('Raft simulation catches injected bugs', () => {
       run: (seed, bugs) => runChaos(chaosProfile(seed, undefined, bugs)),
       seedsMax: 120,
       expected: /leader completeness|election safety|committed|lost|applied|converge/,
+    },
+    {
+      bug: 'rejoinAsNew',
+      run: (seed, bugs) => runChaos(diskLossProfile(seed, undefined, bugs)),
+      seedsMax: 40,
+      expected: /leader completeness|election safety|committed|lost|linearizable/,
     },
     {
       bug: 'commitPreviousTermEntries',

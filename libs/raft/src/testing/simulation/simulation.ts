@@ -9,6 +9,7 @@ import type {
   Membership,
   Message,
   NodeId,
+  SnapshotMeta,
 } from '../../core/types';
 import { KvStateMachine } from './kv-state-machine';
 import { RELIABLE_NETWORK, SimNetwork, type NetworkFaults } from './sim-network';
@@ -44,6 +45,8 @@ export interface SimulationOptions {
   crashNewLeaderRate?: number;
   /** Probability, per disk write of a leader, that it crashes before the write completes. */
   crashLeaderDuringWriteRate?: number;
+  /** How often a joining node (after a disk loss) asks the leader to re-admit it, in ms. */
+  rejoinEveryMs?: number;
   /** Lines of trace kept for a failure report. */
   traceLines?: number;
 }
@@ -59,6 +62,10 @@ export interface SimulationCounts {
   snapshotsInstalled: number;
   membershipChanges: number;
   leaderTransfers: number;
+  /** Nodes restarted with an empty disk (`wipe`). */
+  diskLosses: number;
+  /** `readmit` changes proposed for joining nodes. */
+  readmissions: number;
   messagesSent: number;
   messagesDropped: number;
   messagesDuplicated: number;
@@ -108,6 +115,8 @@ export class Simulation {
     snapshotsInstalled: 0,
     membershipChanges: 0,
     leaderTransfers: 0,
+    diskLosses: 0,
+    readmissions: 0,
     messagesSent: 0,
     messagesDropped: 0,
     messagesDuplicated: 0,
@@ -119,6 +128,9 @@ export class Simulation {
   private readonly scheduledRestarts = new Map<NodeId, number>();
   /** Proposals abandoned by a crash of the node that held them: their outcome is unknown. */
   readonly abandoned = new Set<ProposalHandle>();
+  /** What every node's disk starts from: the bootstrap membership and an empty state machine. */
+  private readonly bootstrap: SnapshotMeta;
+  private readonly emptyState: Uint8Array;
 
   constructor(options: SimulationOptions) {
     this.options = {
@@ -136,6 +148,7 @@ export class Simulation {
       crashAfterVoteRate: 0,
       crashNewLeaderRate: 0,
       crashLeaderDuringWriteRate: 0,
+      rejoinEveryMs: 50,
       traceLines: 200,
       ...options,
     };
@@ -152,11 +165,11 @@ export class Simulation {
       role: i < initialVoters ? 'voter' : 'learner',
       peerAddress: `${id}:8899`,
     }));
-    const bootstrap = { index: 0, term: 0, membership: { members } };
-    const emptyState = new KvStateMachine().snapshot();
+    this.bootstrap = { index: 0, term: 0, membership: { members } };
+    this.emptyState = new KvStateMachine().snapshot();
     this.checker = new SafetyChecker((reason) => this.fail(reason));
     for (const id of this.ids) {
-      this.storages.set(id, new SimStorage(bootstrap, emptyState));
+      this.storages.set(id, new SimStorage(this.bootstrap, this.emptyState));
       this.startNode(id);
     }
   }
@@ -180,6 +193,7 @@ export class Simulation {
     }
     this.observe();
     this.crashAndRestartScheduled();
+    if (this.nowMs % this.options.rejoinEveryMs === 0) this.rejoinJoiningNodes();
   }
 
   /** Crashes `id` at `atMs` (at the end of that step) and restarts it `downMs` later. */
@@ -231,6 +245,32 @@ export class Simulation {
     this.checker.nodeCrashed(id);
     this.counts.crashes += 1;
     this.log(`crash ${id}`);
+  }
+
+  /**
+   * Disk loss: `id` crashes (if up) and its disk is replaced by an empty one; it comes back at the
+   * next `restart`. As the node driver does when its peers already hold a cluster (its start-up
+   * probe reached one: the simulation leaves out the window where none answers), it restarts
+   * joining, under a new incarnation: no vote, no campaign until the leader re-admitted it — unless
+   * the injected bug `rejoinAsNew` makes it start as a brand-new voter.
+   */
+  wipe(id: NodeId): void {
+    if (this.isAlive(id)) this.crash(id);
+    if (!this.crashed.has(id)) return;
+    const joining = this.options.bugs?.rejoinAsNew
+      ? undefined
+      : `${id}.${this.random.nextInt(1_000_000_000)}`;
+    this.storages.set(
+      id,
+      new SimStorage(this.bootstrap, this.emptyState, {
+        term: 0,
+        vote: '',
+        commit: 0,
+        ...(joining ? { joining } : {}),
+      }),
+    );
+    this.counts.diskLosses += 1;
+    this.log(`wipe ${id}${joining ? ` (joins as ${joining})` : ' (restarts as new)'}`);
   }
 
   restart(id: NodeId): void {
@@ -437,6 +477,29 @@ export class Simulation {
     );
     this.nodes.set(id, node);
     this.checker.nodeStarted(id, node.sm.appliedIndex);
+  }
+
+  /**
+   * The driver's rejoin loop: each joining node that can reach the leader (both ways) asks it to
+   * re-admit it (the `rejoin` request of RaftNode); the leader proposes a `readmit` if needed.
+   */
+  private rejoinJoiningNodes(): void {
+    for (const node of this.nodes.values()) {
+      const incarnation = node.core.joiningIncarnation;
+      if (incarnation === '') continue;
+      const leader = this.leader();
+      if (leader === undefined || leader.id === node.id) continue;
+      if (this.network.isCut(node.id, leader.id) || this.network.isCut(leader.id, node.id))
+        continue;
+      try {
+        if (leader.core.readmit(node.id, incarnation) === 'proposed') {
+          this.counts.readmissions += 1;
+          this.log(`${leader.id} readmits ${node.id} as ${incarnation}`);
+        }
+      } catch {
+        // Not leading any more, a membership change pending, or not a member: asked again later.
+      }
+    }
   }
 
   /** Tells a leader whether the snapshot it sent arrived (the driver's job in a real node). */
