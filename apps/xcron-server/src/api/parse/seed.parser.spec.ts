@@ -1,8 +1,13 @@
 import { InvalidTaskError } from '@xcron/scheduler/task/task.errors';
 import { resolveApiOptions } from '../api.options';
-import { parseSeedCreateTask, parseSeedTaskIdBody, parseSeedTaskIdQuery } from './seed.parser';
+import {
+  parseSeedCreateTask,
+  parseSeedTaskIdBody,
+  parseSeedTaskIdQuery,
+  type TaskParseOptions,
+} from './seed.parser';
 
-const open = { allowList: undefined };
+const open: TaskParseOptions = { allowList: undefined };
 const FUTURE_S = 1_900_000_000;
 const base = {
   type: 2,
