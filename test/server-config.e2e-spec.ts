@@ -8,9 +8,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePorts } from '@xcron/testing';
 
 const REPO_ROOT = resolve(__dirname, '..');
 const ENTRY = 'apps/xcron-server/src/main.ts';
@@ -83,27 +83,6 @@ function exitWithin(
   return Promise.race([server.exited, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Distinct free loopback ports: each found by listening on port 0, all held until all are known. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((done, fail) =>
-        server.once('error', fail).listen(0, '127.0.0.1', done),
-      );
-      const address = server.address();
-      if (address === null || typeof address === 'string') throw new Error('no port');
-      ports.push(address.port);
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
-  }
-}
-
 /** Polls GET /healthz until it answers 200, the process exits, or HEALTH_ATTEMPTS run out. */
 async function waitForHealth(
   server: Started,
@@ -153,10 +132,8 @@ describe('xcron-server process', () => {
 
     const health = await waitForHealth(server, httpPort!);
     expect(health).toMatchObject({ status: 200, body: { status: 'ok' } });
-    expect(server.output.stdout).toContain(
-      `listening: http http://127.0.0.1:${httpPort} (GET /healthz)`,
-    );
-    expect(server.output.stdout).toContain(`monitor_port ${monitorPort} and peer_port ${peerPort}`);
+    expect(server.output.stdout).toContain(`listening: http http://127.0.0.1:${httpPort}`);
+    expect(server.output.stdout).toContain(`node 127.0.0.1:${peerPort} on peer_port ${peerPort}`);
 
     server.child.kill('SIGTERM');
     expect(await exitWithin(server, EXIT_TIMEOUT_MS)).toEqual({ code: 0, signal: null });

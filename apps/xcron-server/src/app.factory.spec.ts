@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePorts } from '@xcron/testing';
 import { createXcronApp } from './app.factory';
 import { loadConfig } from './config/config.loader';
 
@@ -12,10 +13,16 @@ describe('createXcronApp', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'xcron-app-'));
     const file = join(dir, 'xcron.toml');
-    writeFileSync(file, 'env = "prod"\nbody_limit_bytes = 2048\n');
-    app = await createXcronApp(loadConfig(file, { logger: { warn: () => undefined }, cwd: dir }), {
-      logger: false,
-    });
+    const [httpPort, monitorPort, peerPort] = await freePorts(3);
+    writeFileSync(
+      file,
+      `env = "prod"\nbody_limit_bytes = 2048\nhttp_port = ${httpPort}\nmonitor_port = ${monitorPort}\npeer_port = ${peerPort}\n`,
+    );
+    app = await createXcronApp(
+      loadConfig(file, { logger: { warn: () => undefined }, cwd: dir }),
+      undefined,
+      { logger: false },
+    );
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
   });

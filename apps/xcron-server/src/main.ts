@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import { createXcronApp } from './app.factory';
+import { NodeIdentityError, resolveNodeIdentity, type NodeIdentity } from './cluster/node-identity';
 import { ConfigError } from './config/config.error';
 import { loadConfig } from './config/config.loader';
 import type { XcronOptions } from './config/config.schema';
@@ -48,7 +49,17 @@ async function main(): Promise<void> {
     return;
   }
 
-  const app = await createXcronApp(options);
+  let identity: NodeIdentity;
+  try {
+    identity = resolveNodeIdentity(options);
+  } catch (error) {
+    if (!(error instanceof NodeIdentityError)) throw error;
+    process.stderr.write(`xcron: ${args.configFile}: ${error.message}\n`);
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
+
+  const app = await createXcronApp(options, identity);
   // Nest closes the app (module shutdown hooks, the HTTP server) on these signals; useProcessExit
   // makes the process then exit 0 instead of re-raising the signal (which would end it with 143).
   app.enableShutdownHooks([...SHUTDOWN_SIGNALS], { useProcessExit: true });
@@ -66,17 +77,16 @@ async function main(): Promise<void> {
   }
 
   const address = app.getHttpServer().address() as AddressInfo;
-  new Logger('xcron-server').log(describeNode(options, address));
+  new Logger('xcron-server').log(describeNode(options, identity, address));
 }
 
 /** The start-up line: where this node can be reached and where it keeps its data. */
-function describeNode(options: XcronOptions, http: AddressInfo): string {
+function describeNode(options: XcronOptions, identity: NodeIdentity, http: AddressInfo): string {
   const host = http.family === 'IPv6' ? `[${http.address}]` : http.address;
   const peers =
     options.peerHosts.length === 0 ? 'none (single node)' : options.peerHosts.join(', ');
   return (
-    `listening: http http://${host}:${http.port} (GET /healthz); ` +
-    `monitor_port ${options.monitorPort} and peer_port ${options.peerPort} not served yet; ` +
+    `listening: http http://${host}:${http.port}; node ${identity.nodeId} on peer_port ${options.peerPort}; ` +
     `peers ${peers}; raft_dir ${options.raftDir}; env ${options.env}; pid ${process.pid}`
   );
 }

@@ -3,3 +3,4 @@
  * production code may import this.
  */
 export { SeededRandom } from './seeded-random';
+export { freePorts } from './free-ports';

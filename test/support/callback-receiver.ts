@@ -1,0 +1,88 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One callback as the receiver got it. */
+export interface ReceivedCallback {
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+  /** Arrival, unix ms (the receiver's clock). */
+  readonly arrivedAtMs: number;
+}
+
+/**
+ * A real HTTP server on 127.0.0.1 that records every POST it gets and answers with the status
+ * `statusFor` picks (200 by default): the other end of xcron's callbacks in end-to-end tests.
+ */
+export class CallbackReceiver {
+  readonly received: ReceivedCallback[] = [];
+  statusFor: (callback: ReceivedCallback) => number = () => 200;
+  private waiters: { count: number; resolve: () => void }[] = [];
+
+  private constructor(private readonly server: Server) {}
+
+  static async start(): Promise<CallbackReceiver> {
+    let receiver: CallbackReceiver | undefined;
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const callback: ReceivedCallback = {
+          path: request.url ?? '',
+          headers: request.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          arrivedAtMs: Date.now(),
+        };
+        receiver?.record(callback);
+        response.statusCode = receiver?.statusFor(callback) ?? 200;
+        response.end('ok');
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    receiver = new CallbackReceiver(server);
+    return receiver;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  url(path = '/hook'): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  /** Callbacks for one task, in arrival order. */
+  forTask(taskId: string): ReceivedCallback[] {
+    return this.received.filter((callback) => callback.headers['x-xcron-task-id'] === taskId);
+  }
+
+  /** Resolves once `count` callbacks in all have arrived, or rejects after `timeoutMs`. */
+  waitForCount(count: number, timeoutMs: number): Promise<void> {
+    if (this.received.length >= count) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((waiter) => waiter.resolve !== done);
+        reject(
+          new Error(`${this.received.length} of ${count} callbacks arrived within ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push({ count, resolve: done });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((done) => this.server.close(done));
+  }
+
+  private record(callback: ReceivedCallback): void {
+    this.received.push(callback);
+    const ready = this.waiters.filter((waiter) => this.received.length >= waiter.count);
+    this.waiters = this.waiters.filter((waiter) => this.received.length < waiter.count);
+    for (const waiter of ready) waiter.resolve();
+  }
+}

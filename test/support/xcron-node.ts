@@ -1,0 +1,183 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const REPO_ROOT = resolve(__dirname, '..', '..');
+const ENTRY = 'apps/xcron-server/src/main.ts';
+const POLL_INTERVAL_MS = 100;
+
+export interface NodePorts {
+  readonly http: number;
+  readonly monitor: number;
+  readonly peer: number;
+}
+
+export interface XcronNodeConfig {
+  /** Working directory of the node: its xcron.toml and raft_dir live here. */
+  readonly dir: string;
+  readonly ports: NodePorts;
+  /** Every voter's peer address, this node's included; empty = single node. */
+  readonly peerHosts: readonly string[];
+  /** More TOML lines (top-level keys). */
+  readonly extraToml?: readonly string[];
+}
+
+export interface HttpAnswer {
+  readonly status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test code reads JSON loosely
+  readonly body: any;
+}
+
+/**
+ * One xcron node as a user runs it: a real process (`node -r @swc-node/register main.ts --config`)
+ * with its own xcron.toml and raft_dir, on loopback ports. Kill -9 and restart keep the directory.
+ */
+export class XcronNode {
+  child: ChildProcess | undefined;
+  output = '';
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(readonly config: XcronNodeConfig) {
+    mkdirSync(config.dir, { recursive: true });
+    const toml = [
+      'env = "prod"',
+      'http_host = "127.0.0.1"',
+      'peer_listen_host = "127.0.0.1"',
+      `http_port = ${config.ports.http}`,
+      `monitor_port = ${config.ports.monitor}`,
+      `peer_port = ${config.ports.peer}`,
+      'raft_dir = "./data"',
+      ...(config.extraToml ?? []),
+      '[peer]',
+      `peer_hosts = ${JSON.stringify(config.peerHosts)}`,
+    ];
+    writeFileSync(join(config.dir, 'xcron.toml'), toml.join('\n') + '\n');
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.config.ports.http}`;
+  }
+
+  get peerAddress(): string {
+    return `127.0.0.1:${this.config.ports.peer}`;
+  }
+
+  get running(): boolean {
+    return (
+      this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
+    );
+  }
+
+  start(): void {
+    if (this.running) throw new Error('already running');
+    const child = spawn(
+      process.execPath,
+      [
+        '-r',
+        '@swc-node/register',
+        join(REPO_ROOT, ENTRY),
+        '--config',
+        join(this.config.dir, 'xcron.toml'),
+      ],
+      {
+        cwd: this.config.dir,
+        env: {
+          ...process.env,
+          NO_COLOR: '1',
+          XCRON_CONFIG: undefined,
+          SWC_NODE_PROJECT: join(REPO_ROOT, 'tsconfig.json'),
+          TS_NODE_PROJECT: join(REPO_ROOT, 'tsconfig.json'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    this.child = child;
+    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    this.exited = new Promise((done) => child.once('exit', () => done()));
+  }
+
+  /** Polls GET /readyz until 200 (member of a cluster with a known leader, journal replayed). */
+  async waitReady(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.running) throw new Error(`node ${this.peerAddress} exited:\n${this.output}`);
+      try {
+        const answer = await this.request('GET', '/readyz', undefined, 1_000);
+        if (answer.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await delay(POLL_INTERVAL_MS);
+    }
+    throw new Error(
+      `node ${this.peerAddress} not ready within ${timeoutMs} ms:\n${this.output.slice(-4000)}`,
+    );
+  }
+
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs = 10_000,
+  ): Promise<HttpAnswer> {
+    const response = await fetch(this.baseUrl + path, {
+      method,
+      ...(body !== undefined
+        ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
+        : {}),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, body: parsed };
+  }
+
+  /** SIGKILL: no shutdown hook runs, nothing more is flushed. */
+  async kill9(): Promise<void> {
+    if (!this.running) return;
+    this.child?.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** SIGTERM, and waits for the exit; resolves with the exit code. */
+  async stop(timeoutMs = 15_000): Promise<number | null> {
+    if (!this.running) return this.child?.exitCode ?? null;
+    this.child?.kill('SIGTERM');
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+    return this.child?.exitCode ?? null;
+  }
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}
+
+/** Polls `check` until it returns a value other than undefined, or throws after `timeoutMs`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await delay(POLL_INTERVAL_MS);
+  }
+  throw new Error(
+    `${what}: not within ${timeoutMs} ms${lastError ? ` (last error: ${String(lastError)})` : ''}`,
+  );
+}
