@@ -272,6 +272,10 @@ describe('parseSeedCreateTask', () => {
       'https://pinned.test:8443/x',
     ])
       expect(parseSeedCreateTask(withUrl(url), allowList)).not.toBeInstanceOf(InvalidTaskError);
+    // Accepted without an allow-list first: the cache of accepted URLs is per allow-list.
+    expect(parseSeedCreateTask(withUrl('http://evil.test/a'), open)).not.toBeInstanceOf(
+      InvalidTaskError,
+    );
     for (const url of [
       'http://evil.test/a',
       'https://example.com/x',
