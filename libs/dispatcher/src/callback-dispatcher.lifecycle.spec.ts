@@ -58,6 +58,35 @@ describe('CallbackDispatcher concurrency and lifecycle', () => {
     expect(dispatcher.stats()).toEqual({ queued: 0, inFlight: 0, waitingRetry: 0 });
   });
 
+  it('a timeout while waiting for a pooled connection is not a possible duplicate', async () => {
+    dispatcher = new CallbackDispatcher({ connectionsPerOrigin: 1, sleep: sleep.sleep });
+    receiver.handler = async (req, res) => {
+      if (req.path === '/held') {
+        await gate.wait();
+      }
+      res.end();
+    };
+    const held = dispatcher.dispatch(request(receiver.url('/held')));
+    await receiver.waitForRequests(1);
+    const starved = await dispatcher.dispatch(
+      request(receiver.url('/starved'), {
+        timeoutMs: 60,
+        retry: { maxAttempts: 1, initialBackoffMs: 0, maxBackoffMs: 0 },
+      }),
+    );
+    expect(starved).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      timedOutAttempts: 0,
+      error: 'timeout after 60 ms waiting for a connection',
+    });
+    gate.open();
+    expect((await held).status).toBe('succeeded');
+    // The given-up request was never written; the pool still delivers afterwards.
+    expect((await dispatcher.dispatch(request(receiver.url('/after')))).status).toBe('succeeded');
+    expect(receiver.requests.map((r) => r.path)).toEqual(['/held', '/after']);
+  });
+
   it('frees the slot during a backoff wait: another delivery runs meanwhile', async () => {
     dispatcher = new CallbackDispatcher({ concurrency: 1, sleep: sleep.sleep });
     sleep.hold = true;
