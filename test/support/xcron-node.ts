@@ -74,7 +74,7 @@ export class XcronNode {
       process.execPath,
       [
         '-r',
-        '@swc-node/register',
+        require.resolve('@swc-node/register'),
         join(REPO_ROOT, ENTRY),
         '--config',
         join(this.config.dir, 'xcron.toml'),
