@@ -27,7 +27,7 @@ export interface CallbackDispatcherOptions {
   /**
    * How long an idle connection is kept. Default 4,000 ms: below Node's server default (5 s), so
    * the receiver does not close a socket just as we reuse it. A server's `Keep-Alive: timeout=`
-   * hint lowers it.
+   * hint may lower it, never raise it.
    */
   readonly keepAliveTimeoutMs?: number;
   /** TCP (+TLS) connect timeout, also bounded by each request's `timeoutMs`. Default 10,000. */

@@ -31,6 +31,9 @@ export class OriginPools {
     this.#options = {
       connections: options.connections,
       keepAliveTimeout: options.keepAliveTimeoutMs,
+      // undici lets a server's "Keep-Alive: timeout=N" hint replace keepAliveTimeout, up to
+      // keepAliveMaxTimeout (default 10 min): cap it, so the hint can only shorten idle time.
+      keepAliveMaxTimeout: options.keepAliveTimeoutMs,
       connect: { timeout: options.connectTimeoutMs },
       pipelining: 1,
     };

@@ -159,10 +159,6 @@ export class FakeSleep {
     });
   };
 
-  get pending(): number {
-    return this.#pending.length;
-  }
-
   release(): void {
     for (const wake of this.#pending.splice(0)) {
       wake();
