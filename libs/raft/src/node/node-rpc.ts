@@ -1,14 +1,20 @@
-import type { SnapshotMeta } from '../core/types';
+import type { ConfChange, Member, NodeId, SnapshotMeta } from '../core/types';
 import { WireReader } from '../transport/wire-reader';
 import { WireWriter } from '../transport/wire-writer';
 import { MalformedFrameError } from '../transport/transport.errors';
 
 /**
  * Requests between node drivers over the transport's request/response channel: a follower
- * forwarding a write to the leader, and the leader streaming a snapshot to a follower in chunks.
+ * forwarding a write (or a membership change) to the leader, the leader streaming a snapshot to a
+ * follower in chunks, a node with an empty disk probing its peers at start-up (`cluster-probe`,
+ * answered with a ClusterProbeAnswer), and a joining node asking the leader to re-admit it
+ * (`rejoin`, answered with a RejoinAnswer).
  */
 export type NodeRequest =
   | { kind: 'propose'; data: Uint8Array; timeoutMs: number }
+  | { kind: 'cluster-probe' }
+  | { kind: 'rejoin'; nodeId: NodeId; peerAddress: string; incarnation: string }
+  | { kind: 'conf-change'; change: ConfChange; timeoutMs: number }
   | {
       kind: 'snapshot-begin';
       meta: SnapshotMeta;
@@ -19,7 +25,46 @@ export type NodeRequest =
   | { kind: 'snapshot-chunk'; snapshotIndex: number; offsetBytes: number; data: Uint8Array }
   | { kind: 'snapshot-end'; snapshotIndex: number };
 
-const KINDS = ['propose', 'snapshot-begin', 'snapshot-chunk', 'snapshot-end'] as const;
+/** What a node tells a prober: enough to know whether a cluster already exists, and its leader. */
+export interface ClusterProbeAnswer {
+  clusterId: string;
+  /** True while the answering node is itself still probing (it has no state yet). */
+  starting: boolean;
+  term: number;
+  commit: number;
+  leaderId: NodeId;
+  members: Member[];
+}
+
+export type RejoinAnswer = { status: 'proposed' | 'admitted' };
+
+const KINDS = [
+  'propose',
+  'snapshot-begin',
+  'snapshot-chunk',
+  'snapshot-end',
+  'cluster-probe',
+  'rejoin',
+  'conf-change',
+] as const;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Answers of the small requests: JSON (rare, tiny). */
+export function encodeJsonAnswer(value: ClusterProbeAnswer | RejoinAnswer): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
+
+export function decodeJsonAnswer<T extends ClusterProbeAnswer | RejoinAnswer>(
+  bytes: Uint8Array,
+): T {
+  try {
+    return JSON.parse(decoder.decode(bytes)) as T;
+  } catch {
+    throw new MalformedFrameError('malformed node answer');
+  }
+}
 
 export function encodeNodeRequest(request: NodeRequest): Buffer {
   const writer = new WireWriter(64 + ('data' in request ? request.data.length : 0));
@@ -42,6 +87,16 @@ export function encodeNodeRequest(request: NodeRequest): Buffer {
         .finish();
     case 'snapshot-end':
       return writer.u64(request.snapshotIndex).finish();
+    case 'cluster-probe':
+      return writer.finish();
+    case 'rejoin':
+      return writer
+        .string32(request.nodeId)
+        .string32(request.peerAddress)
+        .string32(request.incarnation)
+        .finish();
+    case 'conf-change':
+      return writer.u32(request.timeoutMs).string32(JSON.stringify(request.change)).finish();
   }
 }
 
@@ -76,6 +131,28 @@ export function decodeNodeRequest(bytes: Uint8Array): NodeRequest {
     case 'snapshot-end':
       request = { kind, snapshotIndex: reader.u64() };
       break;
+    case 'cluster-probe':
+      request = { kind };
+      break;
+    case 'rejoin':
+      request = {
+        kind,
+        nodeId: reader.string32(),
+        peerAddress: reader.string32(),
+        incarnation: reader.string32(),
+      };
+      break;
+    case 'conf-change': {
+      const timeoutMs = reader.u32();
+      let change: ConfChange;
+      try {
+        change = JSON.parse(reader.string32()) as ConfChange;
+      } catch {
+        throw new MalformedFrameError('malformed membership change');
+      }
+      request = { kind, timeoutMs, change };
+      break;
+    }
     default:
       throw new MalformedFrameError('unknown node request kind');
   }

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NotLeaderError } from '../core/errors';
 import { EntryType, type Entry, type Member, type SnapshotMeta } from '../core/types';
-import { RaftNode, type RaftNodeLogger } from './raft-node';
+import { RaftNode, type RaftNodeLogger, type RoleChange } from './raft-node';
 import type { StateMachine } from './state-machine';
 
 /**
@@ -133,7 +134,7 @@ describe('RaftNode: three nodes over TCP with classic-level', () => {
       role: 'voter',
       peerAddress: `127.0.0.1:${port}`,
     }));
-    for (const member of members) await start(member);
+    await Promise.all(members.map((member) => start(member)));
   });
 
   afterAll(async () => {
@@ -225,5 +226,193 @@ describe('RaftNode: three nodes over TCP with classic-level', () => {
     expect(outsider.node.status().leaderId).not.toBe(leader()!.node.id);
     await outsider.node.stop();
     running.delete(intruder.id);
+  });
+});
+
+describe('RaftNode: disk loss, run-time membership, leader addresses and role hooks', () => {
+  const root = mkdtempSync(join(tmpdir(), 'xcron-raft-rejoin-'));
+  let members: Member[] = [];
+  let fourth: Member;
+  const running = new Map<string, Running>();
+  const dirOf = (id: string): string => join(root, id.replace(':', '_'));
+
+  const start = async (member: Member, joinExisting = false): Promise<Running> => {
+    const machine = new KvMachine();
+    const logger = new CapturingLogger();
+    const port = Number(member.peerAddress.split(':')[1]);
+    const node = await RaftNode.start({
+      id: member.id,
+      dataDir: dirOf(member.id),
+      listenHost: '127.0.0.1',
+      listenPort: port,
+      advertisedPeerAddress: member.peerAddress,
+      advertisedHttpAddress: `127.0.0.1:${port + 1}`,
+      initialMembers: members,
+      clusterSecret: 'secret',
+      stateMachine: machine,
+      tickMs: 20,
+      electionTicks: 10,
+      snapshotEveryEntries: 50,
+      compactionMarginEntries: 5,
+      joinExisting,
+      logger,
+    });
+    const entry = { node, machine, logger };
+    running.set(member.id, entry);
+    return entry;
+  };
+  const stop = async (id: string): Promise<void> => {
+    await running.get(id)?.node.stop();
+    running.delete(id);
+  };
+  const leader = (): Running | undefined =>
+    [...running.values()].find((r) => r.node.clusterInfo().role === 'leader');
+  const awaitLeader = async (): Promise<Running> => {
+    await waitFor('a leader', () => leader() !== undefined);
+    return leader()!;
+  };
+  const proposeSomewhere = async (data: string): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        await (await awaitLeader()).node.propose(encoder.encode(data));
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  };
+
+  beforeAll(async () => {
+    const ports = await freePorts(4);
+    members = ports.slice(0, 3).map((port) => ({
+      id: `127.0.0.1:${port}`,
+      role: 'voter',
+      peerAddress: `127.0.0.1:${port}`,
+    }));
+    fourth = {
+      id: `127.0.0.1:${ports[3]}`,
+      role: 'voter',
+      peerAddress: `127.0.0.1:${ports[3]}`,
+    };
+    await Promise.all(members.map((member) => start(member)));
+  });
+
+  afterAll(async () => {
+    for (const id of [...running.keys()]) await stop(id);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('reports role changes and a NotLeaderError carrying the leader addresses', async () => {
+    const changes: RoleChange[] = [];
+    const first = [...running.values()][0];
+    first.node.onRoleChange((change) => changes.push(change));
+    const current = await awaitLeader();
+    await proposeSomewhere('x=1');
+    const follower = [...running.values()].find((r) => r !== current)!;
+    await waitFor(
+      'the follower knowing the leader',
+      () => follower.node.clusterInfo().leaderId === current.node.id,
+    );
+    const info = follower.node.clusterInfo();
+    expect(info.role).toBe('follower');
+    expect(info.term).toBeGreaterThan(0);
+    expect(info.members.map((m) => m.id).sort()).toEqual(members.map((m) => m.id).sort());
+    await waitFor('http addresses from the handshakes', () =>
+      follower.node.clusterInfo().members.every((m) => m.httpAddress !== undefined),
+    );
+    const leaderPort = Number(current.node.id.split(':')[1]);
+    let thrown: unknown;
+    try {
+      follower.node.transferLeadership(follower.node.id);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(NotLeaderError);
+    expect(thrown).toMatchObject({
+      leaderId: current.node.id,
+      leaderPeerAddress: current.node.id,
+      leaderHttpAddress: `127.0.0.1:${leaderPort + 1}`,
+    });
+    expect(changes.some((c) => c.leaderId === current.node.id)).toBe(true);
+    if (first === current) expect(changes.some((c) => c.isLeader)).toBe(true);
+  });
+
+  it('a follower whose data directory is wiped rejoins as a learner, catches up and is promoted', async () => {
+    const current = await awaitLeader();
+    const victim = [...running.values()].find((r) => r !== current)!;
+    const victimId = victim.node.id;
+    await stop(victimId);
+    rmSync(dirOf(victimId), { recursive: true, force: true });
+    for (let i = 0; i < 60; i++) await proposeSomewhere(`w${i}=${i}`);
+    const back = await start(members.find((m) => m.id === victimId)!);
+    expect(back.logger.lines.some((l) => l.includes('joining cluster'))).toBe(true);
+    expect(back.node.clusterInfo().joining).toBe(true);
+    expect(back.node.clusterInfo().role).toBe('learner');
+    await waitFor(
+      'the wiped node re-admitted, caught up and promoted',
+      () =>
+        !back.node.clusterInfo().joining &&
+        back.machine.data.get('w59') === '59' &&
+        leader()
+          ?.node.clusterInfo()
+          .members.find((m) => m.id === victimId)?.learner === false,
+      15_000,
+    );
+    await waitFor(
+      'the node seeing itself a voter',
+      () => back.node.clusterInfo().role !== 'learner',
+    );
+    await proposeSomewhere('after-rejoin=1');
+    await waitFor('every node applying the write after the rejoin', () =>
+      [...running.values()].every((r) => r.machine.data.get('after-rejoin') === '1'),
+    );
+  });
+
+  it('adds a fourth node at run time (addMember on a follower, forwarded) and promotes it once caught up', async () => {
+    const current = await awaitLeader();
+    const follower = [...running.values()].find((r) => r !== current)!;
+    await follower.node.addMember({
+      id: fourth.id,
+      peerAddress: fourth.peerAddress,
+      learner: false,
+    });
+    expect(current.node.clusterInfo().members.find((m) => m.id === fourth.id)?.learner).toBe(true);
+    const added = await start(fourth, true);
+    await waitFor(
+      'the fourth node promoted to voter',
+      () =>
+        leader()
+          ?.node.clusterInfo()
+          .members.find((m) => m.id === fourth.id)?.learner === false,
+      15_000,
+    );
+    await proposeSomewhere('four=4');
+    await waitFor(
+      'the fourth node applying a new write',
+      () => added.machine.data.get('four') === '4',
+    );
+  });
+
+  it('removes a follower, then the leader itself; the rest keeps committing', async () => {
+    const current = await awaitLeader();
+    const follower = [...running.values()].find((r) => r !== current)!;
+    await current.node.removeMember(follower.node.id);
+    expect(current.node.clusterInfo().members.some((m) => m.id === follower.node.id)).toBe(false);
+    await stop(follower.node.id);
+
+    const oldLeader = await awaitLeader();
+    const lostLeadership: RoleChange[] = [];
+    oldLeader.node.onRoleChange((change) => lostLeadership.push(change));
+    await oldLeader.node.removeMember(oldLeader.node.id);
+    await waitFor('a new leader among the remaining nodes', () => {
+      const l = leader();
+      return l !== undefined && l !== oldLeader;
+    });
+    expect(lostLeadership.some((c) => !c.isLeader)).toBe(true);
+    await stop(oldLeader.node.id);
+    await proposeSomewhere('two-left=2');
+    expect(leader()!.node.clusterInfo().members).toHaveLength(2);
   });
 });

@@ -1,12 +1,14 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { NotLeaderError } from '../core/errors';
+import { InvalidConfChangeError, NotLeaderError, ProposalDroppedError } from '../core/errors';
+import { findMember, isVoter } from '../core/membership';
 import { RaftCore, type RaftStatus } from '../core/raft';
 import {
   MessageType,
   NO_NODE,
   type ConfChange,
   type Entry,
+  type HardState,
   type Member,
   type Message,
   type NodeId,
@@ -20,7 +22,15 @@ import { PeerTransport } from '../transport/peer-transport';
 import type { TransportLimits } from '../transport/transport.constants';
 import { RemoteHandlerError } from '../transport/transport.errors';
 import { decodeMessage, encodeMessage } from './message-codec';
-import { decodeNodeRequest, encodeNodeRequest, type NodeRequest } from './node-rpc';
+import {
+  decodeJsonAnswer,
+  decodeNodeRequest,
+  encodeJsonAnswer,
+  encodeNodeRequest,
+  type ClusterProbeAnswer,
+  type NodeRequest,
+  type RejoinAnswer,
+} from './node-rpc';
 import { NodeStoppedError, ProposalLostError, ProposalTimeoutError } from './raft-node.errors';
 import type { StateMachine } from './state-machine';
 
@@ -38,8 +48,28 @@ export interface RaftNodeOptions {
   listenPort: number;
   advertisedPeerAddress: string;
   advertisedHttpAddress: string;
-  /** The bootstrap membership, used on the very first start only (every node lists the same). */
+  /**
+   * The bootstrap membership, used on the very first start only (every node lists the same; the
+   * cluster id is derived from it). A node added at run time lists the cluster's bootstrap members
+   * too, with `joinExisting`.
+   */
   initialMembers: Member[];
+  /**
+   * A node an operator adds at run time (`addMember` on the leader): it never bootstraps; on an
+   * empty disk it starts joining and asks the leader to admit it.
+   */
+  joinExisting?: boolean;
+  /**
+   * First start with an empty disk: how long to probe the other initial members for a cluster that
+   * already progressed before bootstrapping (default two election timeouts). The probe ends early
+   * once every other member answered.
+   */
+  bootstrapProbeMs?: number;
+  /**
+   * Operator override: bootstrap an empty disk without probing. Only for a cluster started from
+   * nothing: a wiped member of a running cluster bootstrapped this way may vote twice in a term.
+   */
+  forceBootstrap?: boolean;
   clusterSecret?: string;
   stateMachine: StateMachine;
   tickMs?: number;
@@ -58,6 +88,46 @@ export interface RaftNodeOptions {
   random?: () => number;
 }
 
+/** A node's role as the server shows it: `learner` when it does not vote (or is joining). */
+export type NodeRole = 'leader' | 'follower' | 'candidate' | 'learner';
+
+export interface ClusterMemberInfo {
+  id: NodeId;
+  peerAddress: string;
+  /** From the peer's handshake (undefined until this node has talked to it). */
+  httpAddress?: string;
+  learner: boolean;
+}
+
+/** What `/v1/cluster` and `/readyz` need, without the cost of `status()`. */
+export interface ClusterInfo {
+  id: NodeId;
+  clusterId: string;
+  role: NodeRole;
+  /** NO_NODE ('') when no leader is known. */
+  leaderId: NodeId;
+  term: number;
+  commitIndex: number;
+  appliedIndex: number;
+  /** Started on an empty disk while the cluster existed: not voting until re-admitted. */
+  joining: boolean;
+  members: ClusterMemberInfo[];
+}
+
+export interface RoleChange {
+  role: NodeRole;
+  leaderId: NodeId;
+  term: number;
+  isLeader: boolean;
+}
+
+export interface AddMemberRequest {
+  id: NodeId;
+  peerAddress: string;
+  /** true: stays a learner; false: a learner first, promoted to voter once caught up. */
+  learner: boolean;
+}
+
 interface PendingProposal {
   term: number;
   resolve(result: Uint8Array): void;
@@ -73,6 +143,9 @@ interface PendingRead {
 }
 
 const NOT_LEADER_CODE = 'NOT_LEADER';
+const NOT_MEMBER_CODE = 'NOT_MEMBER';
+const STARTING_CODE = 'STARTING';
+const INVALID_CONF_CHANGE_CODE = 'INVALID_CONF_CHANGE';
 /** Entries deleted per log-store compaction call (see compactStorage). */
 const COMPACT_STEP_ENTRIES = 1_000;
 
@@ -119,21 +192,23 @@ export class RaftNode {
   >();
   /** The Snapshot message to step into the core once a transfer from that leader is complete. */
   private readonly pendingSnapshotMessage = new Map<NodeId, Message>();
-  private readonly httpAddresses = new Map<NodeId, string>();
   private fatal: Error | undefined;
+  private readonly roleListeners = new Set<(change: RoleChange) => void>();
+  private readonly leaderListeners = new Set<(leaderId: NodeId, term: number) => void>();
+  private lastRole: RoleChange = { role: 'follower', leaderId: NO_NODE, term: 0, isLeader: false };
 
   private constructor(
-    private readonly options: Required<
-      Omit<RaftNodeOptions, 'clusterSecret' | 'storage' | 'transportLimits'>
-    > & {
-      clusterSecret?: string;
-    },
+    private readonly options: NodeOptions,
     readonly core: RaftCore,
     private readonly storage: RaftLogStorage,
     private readonly snapshots: SnapshotStore,
     private readonly transport: PeerTransport,
     readonly clusterId: string,
     snapshotIndex: number,
+    /** HTTP addresses announced in peer handshakes. */
+    private readonly httpAddresses: Map<NodeId, string>,
+    /** Every peer address this node has known (the membership's, and the initial members'). */
+    private readonly peerAddressBook: Map<NodeId, string>,
   ) {
     this.lastSnapshotIndex = snapshotIndex;
     this.storageCompactedIndex = snapshotIndex;
@@ -150,6 +225,9 @@ export class RaftNode {
       proposalTimeoutMs: 5_000,
       logger: console,
       random: Math.random,
+      joinExisting: false,
+      forceBootstrap: false,
+      bootstrapProbeMs: 2 * (input.electionTicks ?? 10) * (input.tickMs ?? 100),
       // An option passed as undefined keeps its default instead of erasing it.
       ...(Object.fromEntries(
         Object.entries(input).filter(([, value]) => value !== undefined),
@@ -161,19 +239,65 @@ export class RaftNode {
       logger: options.logger,
     });
     let persisted = await storage.load();
-    if (persisted === undefined) {
-      const bootstrap: SnapshotMeta = {
-        index: 0,
-        term: 0,
-        membership: { members: input.initialMembers },
-      };
-      await storage.bootstrap(clusterIdOf(input.initialMembers), bootstrap);
-      persisted = await storage.load();
-      if (persisted === undefined)
-        throw new Error('assertion failed: bootstrap left the store empty');
-      options.logger.info(
-        `raft: bootstrapped cluster ${persisted.clusterId} with ${input.initialMembers.length} member(s)`,
-      );
+    const clusterId = persisted?.clusterId ?? clusterIdOf(input.initialMembers);
+    const addressBook = new Map(input.initialMembers.map((m) => [m.id, m.peerAddress]));
+    for (const m of persisted?.snapshot.membership.members ?? [])
+      addressBook.set(m.id, m.peerAddress);
+    // Set once built: the transport's handlers exist before the core and the node do.
+    const refs: { core?: RaftCore; node?: RaftNode } = {};
+    const peerAddresses = (): Map<NodeId, string> => {
+      for (const member of refs.core?.currentMembership.members ?? [])
+        addressBook.set(member.id, member.peerAddress);
+      return addressBook;
+    };
+    const httpAddresses = new Map<NodeId, string>();
+    // The transport starts first: a first start probes its peers before it has any state.
+    const transport = new PeerTransport({
+      nodeId: options.id,
+      listenHost: options.listenHost,
+      listenPort: options.listenPort,
+      advertisedPeerAddress: options.advertisedPeerAddress,
+      advertisedHttpAddress: options.advertisedHttpAddress,
+      clusterId,
+      clusterSecret: options.clusterSecret,
+      resolvePeer: (peerId) => parseHostPort(peerAddresses().get(peerId)),
+      logger: options.logger,
+      random: options.random,
+      limits: input.transportLimits,
+    });
+    transport.onMessage((from, payload) => refs.node?.onPeerMessage(from, payload));
+    transport.onRequest((from, payload) =>
+      refs.node ? refs.node.onPeerRequest(from, payload) : answerWhileStarting(payload, clusterId),
+    );
+    transport.onPeerHello((info) => httpAddresses.set(info.nodeId, info.httpAddress));
+    await transport.start();
+    let joinHint: NodeId = NO_NODE;
+    try {
+      if (persisted === undefined) {
+        const bootstrap: SnapshotMeta = {
+          index: 0,
+          term: 0,
+          membership: { members: input.initialMembers },
+        };
+        const first = await RaftNode.firstStart(options, transport, clusterId);
+        joinHint = first.leaderHint;
+        const hardState: HardState | undefined = first.join
+          ? { term: 0, vote: NO_NODE, commit: 0, joining: randomUUID() }
+          : undefined;
+        await storage.bootstrap(clusterId, bootstrap, hardState);
+        persisted = await storage.load();
+        if (persisted === undefined)
+          throw new Error('assertion failed: bootstrap left the store empty');
+        options.logger.info(
+          first.join
+            ? `raft: joining cluster ${clusterId} (${first.reason}): not voting until the leader re-admits this node`
+            : `raft: bootstrapped cluster ${clusterId} with ${input.initialMembers.length} member(s) (${first.reason})`,
+        );
+      }
+    } catch (error) {
+      await transport.stop();
+      await storage.close();
+      throw error;
     }
     // The newest snapshot file may be newer than the log store's record (a crash between them).
     let base = persisted.snapshot;
@@ -203,25 +327,8 @@ export class RaftNode {
       },
       { hardState: persisted.hardState, snapshot: base, entries },
     );
-    const membership = new Map(base.membership.members.map((m) => [m.id, m.peerAddress]));
-    const peerAddresses = (): Map<NodeId, string> => {
-      const current = core.currentMembership.members;
-      for (const member of current) membership.set(member.id, member.peerAddress);
-      return membership;
-    };
-    const transport = new PeerTransport({
-      nodeId: options.id,
-      listenHost: options.listenHost,
-      listenPort: options.listenPort,
-      advertisedPeerAddress: options.advertisedPeerAddress,
-      advertisedHttpAddress: options.advertisedHttpAddress,
-      clusterId: persisted.clusterId,
-      clusterSecret: options.clusterSecret,
-      resolvePeer: (peerId) => parseHostPort(peerAddresses().get(peerId)),
-      logger: options.logger,
-      random: options.random,
-      limits: input.transportLimits,
-    });
+    refs.core = core;
+    for (const m of base.membership.members) addressBook.set(m.id, m.peerAddress);
     const node = new RaftNode(
       options,
       core,
@@ -230,14 +337,125 @@ export class RaftNode {
       transport,
       persisted.clusterId,
       base.index,
+      httpAddresses,
+      addressBook,
     );
-    transport.onMessage((from, payload) => node.onPeerMessage(from, payload));
-    transport.onRequest((from, payload) => node.onPeerRequest(from, payload));
-    transport.onPeerHello((info) => node.httpAddresses.set(info.nodeId, info.httpAddress));
-    await transport.start();
+    refs.node = node;
+    node.lastRole = node.currentRoleChange();
     node.ticker = setInterval(() => node.tick(), options.tickMs);
     node.scheduleDrive();
+    if (core.isJoining) void node.rejoinLoop(joinHint);
     return node;
+  }
+
+  /**
+   * A first start (empty disk): bootstrap, or join? With `joinExisting`: join. Otherwise the other
+   * initial members are probed for up to `bootstrapProbeMs`: if one of them (same cluster id: the
+   * handshake checks it) holds a cluster that progressed (term or commit above 0), this node may
+   * have been part of it and lost its disk: it joins. If every other member answered without one,
+   * or none answered in time, it bootstraps (see docs/raft.md for the window that leaves).
+   */
+  private static async firstStart(
+    options: NodeOptions,
+    transport: PeerTransport,
+    clusterId: string,
+  ): Promise<{ join: boolean; leaderHint: NodeId; reason: string }> {
+    if (options.joinExisting) return { join: true, leaderHint: NO_NODE, reason: 'joinExisting' };
+    const others = options.initialMembers.filter((m) => m.id !== options.id);
+    if (options.forceBootstrap || others.length === 0) {
+      const reason = options.forceBootstrap ? 'forceBootstrap' : 'single member';
+      return { join: false, leaderHint: NO_NODE, reason };
+    }
+    const deadline = Date.now() + options.bootstrapProbeMs;
+    const answered = new Set<NodeId>();
+    while (true) {
+      const waitMs = Math.max(1, Math.min(deadline - Date.now(), options.tickMs * 5));
+      const answers = await Promise.all(
+        others
+          .filter((m) => !answered.has(m.id))
+          .map((m) => probePeer(transport, m.id, waitMs).then((answer) => ({ id: m.id, answer }))),
+      );
+      for (const { id, answer } of answers) {
+        if (answer === undefined || answer.clusterId !== clusterId) continue;
+        if (answer.term > 0 || answer.commit > 0) {
+          return {
+            join: true,
+            leaderHint: answer.leaderId,
+            reason: `${id} reports term ${answer.term}, commit ${answer.commit}`,
+          };
+        }
+        answered.add(id);
+      }
+      if (answered.size === others.length)
+        return { join: false, leaderHint: NO_NODE, reason: 'every peer is new as well' };
+      if (Date.now() >= deadline) {
+        const silent = others.filter((m) => !answered.has(m.id)).map((m) => m.id);
+        options.logger.warn(
+          `raft: no answer from ${silent.join(', ')} within ${options.bootstrapProbeMs} ms: bootstrapping as a new member (had this node lost its disk while they hold the cluster, it should have been started with joinExisting)`,
+        );
+        return { join: false, leaderHint: NO_NODE, reason: 'no peer answered in time' };
+      }
+      await delay(options.tickMs);
+    }
+  }
+
+  /**
+   * A joining node's loop: until a committed membership names this incarnation, ask the leader
+   * (the one this node hears from, else the one a probe names) to re-admit it, once per election
+   * timeout.
+   */
+  private async rejoinLoop(hint: NodeId): Promise<void> {
+    const everyMs = this.options.tickMs * this.options.electionTicks;
+    let target = hint;
+    let warnedNotMember = false;
+    while (!this.stopped && this.core.isJoining) {
+      const heard = this.core.currentLeader;
+      if (heard !== NO_NODE && heard !== this.id) target = heard;
+      if (target === NO_NODE || target === this.id) target = await this.findLeader(everyMs);
+      if (target !== NO_NODE && target !== this.id && !this.stopped) {
+        try {
+          const answer = decodeJsonAnswer<RejoinAnswer>(
+            await this.transport.request(
+              target,
+              encodeNodeRequest({
+                kind: 'rejoin',
+                nodeId: this.id,
+                peerAddress: this.options.advertisedPeerAddress,
+                incarnation: this.core.joiningIncarnation,
+              }),
+              { timeoutMs: everyMs },
+            ),
+          );
+          if (answer.status === 'proposed')
+            this.options.logger.info(`raft: ${target} is re-admitting this node as a learner`);
+        } catch (error) {
+          const code = error instanceof RemoteHandlerError ? (error.remoteCode ?? '') : '';
+          if (code.startsWith(NOT_LEADER_CODE)) target = code.slice(NOT_LEADER_CODE.length + 1);
+          else if (code === NOT_MEMBER_CODE) {
+            if (!warnedNotMember)
+              this.options.logger.warn(
+                `raft: this node is not a member of cluster ${this.clusterId}: waiting for addMember on the leader`,
+              );
+            warnedNotMember = true;
+          } else if (!(error instanceof RemoteHandlerError)) target = NO_NODE;
+        }
+      }
+      if (!this.core.isJoining) break;
+      await delay(everyMs);
+    }
+    if (!this.stopped) this.options.logger.info('raft: re-admitted to the cluster');
+  }
+
+  /** Asks every known peer who leads (the answer of the highest term wins). */
+  private async findLeader(timeoutMs: number): Promise<NodeId> {
+    const peers = [...this.peerAddressBook.keys()].filter((id) => id !== this.id);
+    const answers = await Promise.all(peers.map((id) => probePeer(this.transport, id, timeoutMs)));
+    let best: ClusterProbeAnswer | undefined;
+    for (const answer of answers) {
+      if (answer === undefined || answer.leaderId === NO_NODE) continue;
+      if (best === undefined || answer.term > best.term) best = answer;
+    }
+    return best?.leaderId ?? NO_NODE;
   }
 
   get id(): NodeId {
@@ -246,6 +464,102 @@ export class RaftNode {
 
   status(): RaftStatus {
     return this.core.status();
+  }
+
+  /** Role, leader, term, indexes and members with both addresses: cheap (no progress copy). */
+  clusterInfo(): ClusterInfo {
+    const members = this.core.currentMembership.members.map((m) => {
+      const info: ClusterMemberInfo = {
+        id: m.id,
+        peerAddress: m.peerAddress,
+        learner: m.role === 'learner',
+      };
+      const http = this.httpAddressOf(m.id);
+      if (http !== undefined) info.httpAddress = http;
+      return info;
+    });
+    return {
+      id: this.id,
+      clusterId: this.clusterId,
+      role: this.nodeRole(),
+      leaderId: this.core.currentLeader,
+      term: this.core.currentTerm,
+      commitIndex: this.core.log.committed,
+      appliedIndex: this.core.log.applied,
+      joining: this.core.isJoining,
+      members,
+    };
+  }
+
+  /**
+   * Called whenever this node's role or the leader it knows changes (and the term, while it
+   * leads), within one drive pass of the change — a check-quorum step-down included — and once
+   * more, as a follower, when a leading node stops. Returns a function that unsubscribes.
+   */
+  onRoleChange(listener: (change: RoleChange) => void): () => void {
+    this.roleListeners.add(listener);
+    return () => this.roleListeners.delete(listener);
+  }
+
+  /** Called whenever the leader this node knows changes (NO_NODE: none known). */
+  onLeaderChange(listener: (leaderId: NodeId, term: number) => void): () => void {
+    this.leaderListeners.add(listener);
+    return () => this.leaderListeners.delete(listener);
+  }
+
+  private nodeRole(): NodeRole {
+    const role = this.core.currentRole;
+    if (role === 'leader') return 'leader';
+    if (this.core.isJoining || !isVoter(this.core.currentMembership, this.id)) return 'learner';
+    return role === 'follower' ? 'follower' : 'candidate';
+  }
+
+  private currentRoleChange(): RoleChange {
+    const role = this.nodeRole();
+    return {
+      role,
+      leaderId: this.core.currentLeader,
+      term: this.core.currentTerm,
+      isLeader: role === 'leader',
+    };
+  }
+
+  /** Tells the listeners of a change of role or leader since the last look. */
+  private observeRole(next = this.currentRoleChange()): void {
+    const last = this.lastRole;
+    const newLeadership = next.isLeader && next.term !== last.term;
+    if (next.role === last.role && next.leaderId === last.leaderId && !newLeadership) return;
+    this.lastRole = next;
+    for (const listener of this.roleListeners) this.callListener(() => listener(next));
+    if (next.leaderId !== last.leaderId || newLeadership) {
+      for (const listener of this.leaderListeners)
+        this.callListener(() => listener(next.leaderId, next.term));
+    }
+  }
+
+  private callListener(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.options.logger.error(`raft: a role listener threw: ${String(error)}`);
+    }
+  }
+
+  /** A NotLeaderError naming the leader's addresses, as far as this node knows them. */
+  private notLeader(leaderId: NodeId): NotLeaderError {
+    if (leaderId === NO_NODE || leaderId === this.id) return new NotLeaderError(NO_NODE);
+    return new NotLeaderError(leaderId, {
+      leaderPeerAddress:
+        findMember(this.core.currentMembership, leaderId)?.peerAddress ??
+        this.peerAddressBook.get(leaderId),
+      leaderHttpAddress: this.httpAddressOf(leaderId),
+    });
+  }
+
+  /** The core's NotLeaderError with the leader's addresses added; any other error as it is. */
+  private withLeaderAddress(error: unknown): Error {
+    if (error instanceof NotLeaderError) return this.notLeader(error.leaderId);
+    return error instanceof Error ? error : new Error(String(error));
   }
 
   /** The HTTP address a peer announced in its handshake (for redirects and /v1/cluster). */
@@ -272,7 +586,7 @@ export class RaftNode {
       if (this.core.currentRole === 'leader') return this.proposeHere(data, deadline - Date.now());
       const leaderId = this.core.currentLeader;
       if (leaderId !== NO_NODE) return this.forward(leaderId, data, deadline - Date.now());
-      if (Date.now() >= deadline) throw new NotLeaderError(NO_NODE);
+      if (Date.now() >= deadline) throw this.notLeader(NO_NODE);
       await delay(Math.min(this.options.tickMs, deadline - Date.now()));
       this.assertRunning();
     }
@@ -303,24 +617,83 @@ export class RaftNode {
         clearTimeout(pending.timer);
         this.pendingReads.delete(context);
       }
-      if (Date.now() >= deadline) throw new NotLeaderError(NO_NODE);
+      if (Date.now() >= deadline) throw this.notLeader(NO_NODE);
       await delay(Math.min(this.options.tickMs, deadline - Date.now()));
     }
   }
 
-  /** On the leader: a single-server membership change; resolves once it is applied here. */
+  /**
+   * A single-server membership change, made by the leader (a follower forwards it over the peer
+   * connection); resolves once it is applied on the node that made it. While the previous change
+   * is not committed yet it is retried until `timeoutMs`. Rejects with NotLeaderError (no leader
+   * known), InvalidConfChangeError, ProposalTimeoutError or NodeStoppedError.
+   */
   async changeMembership(
     change: ConfChange,
     timeoutMs = this.options.proposalTimeoutMs,
   ): Promise<void> {
     this.assertRunning();
-    const { index, term } = this.core.proposeConfChange(change);
-    this.scheduleDrive();
-    await this.awaitApplied(index, term, timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      if (this.core.currentRole === 'leader') {
+        let proposed: { index: number; term: number };
+        try {
+          proposed = this.core.proposeConfChange(change);
+        } catch (error) {
+          if (!(error instanceof ProposalDroppedError) || Date.now() >= deadline)
+            throw this.withLeaderAddress(error);
+          await delay(Math.min(this.options.tickMs, deadline - Date.now()));
+          this.assertRunning();
+          continue;
+        }
+        this.scheduleDrive();
+        await this.awaitApplied(proposed.index, proposed.term, Math.max(1, deadline - Date.now()));
+        return;
+      }
+      const leaderId = this.core.currentLeader;
+      if (leaderId !== NO_NODE) {
+        const remainingMs = Math.max(1, deadline - Date.now());
+        await this.forwardRequest(
+          leaderId,
+          { kind: 'conf-change', change, timeoutMs: remainingMs },
+          remainingMs,
+        );
+        return;
+      }
+      if (Date.now() >= deadline) throw this.notLeader(NO_NODE);
+      await delay(Math.min(this.options.tickMs, deadline - Date.now()));
+      this.assertRunning();
+    }
+  }
+
+  /**
+   * Adds a node (on the leader, or forwarded to it), always as a learner first; with
+   * `learner: false` the leader promotes it to voter once its log has caught up. The new node is
+   * started with `joinExisting` (before or after this call).
+   */
+  addMember(request: AddMemberRequest, timeoutMs = this.options.proposalTimeoutMs): Promise<void> {
+    return this.changeMembership(
+      {
+        type: 'add-learner',
+        nodeId: request.id,
+        peerAddress: request.peerAddress,
+        promoteWhenCaughtUp: !request.learner,
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Removes a member (on the leader, or forwarded to it); a leader removing itself then steps down. */
+  removeMember(id: NodeId, timeoutMs = this.options.proposalTimeoutMs): Promise<void> {
+    return this.changeMembership({ type: 'remove-node', nodeId: id }, timeoutMs);
   }
 
   transferLeadership(to: NodeId): void {
-    this.core.transferLeadership(to);
+    try {
+      this.core.transferLeadership(to);
+    } catch (error) {
+      throw this.withLeaderAddress(error);
+    }
     this.scheduleDrive();
   }
 
@@ -329,6 +702,14 @@ export class RaftNode {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    // A leader that stops leads no more: the scheduler must stop dispatching.
+    if (this.lastRole.isLeader)
+      this.observeRole({
+        role: 'follower',
+        leaderId: NO_NODE,
+        term: this.lastRole.term,
+        isLeader: false,
+      });
     const stoppedError = new NodeStoppedError();
     for (const [, pending] of this.pendingProposals) {
       clearTimeout(pending.timer);
@@ -356,7 +737,7 @@ export class RaftNode {
     try {
       appended = this.core.propose([data]);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(this.withLeaderAddress(error));
     }
     this.scheduleDrive();
     return this.awaitApplied(appended.firstIndex, appended.term, timeoutMs);
@@ -375,22 +756,36 @@ export class RaftNode {
     });
   }
 
-  private async forward(
+  private forward(leaderId: NodeId, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    return this.forwardRequest(leaderId, { kind: 'propose', data, timeoutMs }, timeoutMs);
+  }
+
+  /** A request to the leader; a NOT_LEADER answer becomes a NotLeaderError naming whom it knows. */
+  private async forwardRequest(
     leaderId: NodeId,
-    data: Uint8Array,
+    request: NodeRequest,
     timeoutMs: number,
   ): Promise<Uint8Array> {
     try {
-      return await this.transport.request(
-        leaderId,
-        encodeNodeRequest({ kind: 'propose', data, timeoutMs }),
-        { timeoutMs },
-      );
+      return await this.transport.request(leaderId, encodeNodeRequest(request), { timeoutMs });
     } catch (error) {
-      if (error instanceof RemoteHandlerError && error.remoteCode === NOT_LEADER_CODE)
-        throw new NotLeaderError(leaderId);
+      const code = error instanceof RemoteHandlerError ? (error.remoteCode ?? '') : '';
+      if (code.startsWith(NOT_LEADER_CODE)) {
+        const known = code.slice(NOT_LEADER_CODE.length + 1);
+        throw this.notLeader(known === leaderId ? NO_NODE : known);
+      }
+      if (code === INVALID_CONF_CHANGE_CODE)
+        throw new InvalidConfChangeError((error as RemoteHandlerError).remoteMessage);
       throw error;
     }
+  }
+
+  /** Thrown to a peer: its code carries the leader this node knows. */
+  private notLeaderForPeer(): Error {
+    const leaderId = this.core.currentLeader;
+    return Object.assign(new NotLeaderError(leaderId), {
+      code: `${NOT_LEADER_CODE}:${leaderId}`,
+    });
   }
 
   // ---- the Ready cycle ----------------------------------------------------------------------
@@ -398,6 +793,7 @@ export class RaftNode {
   private tick(): void {
     if (this.stopped) return;
     this.core.tick();
+    this.observeRole(); // a check-quorum step-down happens in a tick
     this.scheduleDrive();
   }
 
@@ -411,6 +807,7 @@ export class RaftNode {
   private readonly onDriveTurn = (): void => {
     this.driveScheduled = false;
     if (this.stopped) return;
+    this.observeRole();
     this.pump();
     if (!this.driving && this.core.hasReady()) void this.drive();
   };
@@ -503,6 +900,7 @@ export class RaftNode {
     }
     this.core.advance(ready);
     this.releaseReads();
+    if (ready.softState) this.observeRole();
   }
 
   /** Applies `entries` after every batch queued before them; then a snapshot if one is due. */
@@ -700,12 +1098,42 @@ export class RaftNode {
     const request = decodeNodeRequest(payload);
     switch (request.kind) {
       case 'propose':
-        if (this.core.currentRole !== 'leader') {
-          throw Object.assign(new NotLeaderError(this.core.currentLeader), {
-            code: NOT_LEADER_CODE,
-          });
-        }
+        if (this.core.currentRole !== 'leader') throw this.notLeaderForPeer();
         return this.proposeHere(request.data, request.timeoutMs);
+      case 'cluster-probe':
+        return encodeJsonAnswer(this.probeAnswer());
+      case 'rejoin': {
+        if (request.nodeId !== from)
+          throw new Error(`${from} cannot ask to readmit ${request.nodeId}`);
+        if (this.core.currentRole !== 'leader') throw this.notLeaderForPeer();
+        let status: RejoinAnswer['status'];
+        try {
+          status = this.core.readmit(request.nodeId, request.incarnation, request.peerAddress);
+        } catch (error) {
+          if (error instanceof InvalidConfChangeError)
+            throw Object.assign(error, { code: NOT_MEMBER_CODE });
+          if (error instanceof NotLeaderError) throw this.notLeaderForPeer();
+          throw error; // ProposalDroppedError: a change is pending; the joiner asks again
+        }
+        if (status === 'proposed') {
+          this.options.logger.info(`raft: re-admitting ${request.nodeId} (a new incarnation)`);
+          this.scheduleDrive();
+        }
+        return encodeJsonAnswer({ status });
+      }
+      case 'conf-change': {
+        if (this.core.currentRole !== 'leader') throw this.notLeaderForPeer();
+        try {
+          await this.changeMembership(request.change, request.timeoutMs);
+        } catch (error) {
+          if (error instanceof NotLeaderError) throw this.notLeaderForPeer();
+          if (error instanceof InvalidConfChangeError)
+            throw Object.assign(error, { code: INVALID_CONF_CHANGE_CODE });
+          throw error;
+        }
+        return new Uint8Array(0);
+      }
+
       case 'snapshot-begin': {
         await this.receivingSnapshots.get(from)?.receiver.abort();
         const receiver = await this.snapshots.beginReceive(request.meta, {
@@ -750,10 +1178,62 @@ export class RaftNode {
     }
   }
 
+  private probeAnswer(): ClusterProbeAnswer {
+    return {
+      clusterId: this.clusterId,
+      starting: false,
+      term: this.core.currentTerm,
+      commit: this.core.log.committed,
+      leaderId: this.core.currentLeader,
+      members: this.core.currentMembership.members,
+    };
+  }
+
   private assertRunning(): void {
     if (this.fatal) throw new NodeStoppedError(this.fatal.message);
     if (this.stopped) throw new NodeStoppedError();
   }
+}
+
+type NodeOptions = Required<
+  Omit<RaftNodeOptions, 'clusterSecret' | 'storage' | 'transportLimits'>
+> & {
+  clusterSecret?: string;
+};
+
+/** A peer's probe answer, or undefined when it did not answer in time (or not as a node). */
+async function probePeer(
+  transport: PeerTransport,
+  peerId: NodeId,
+  timeoutMs: number,
+): Promise<ClusterProbeAnswer | undefined> {
+  try {
+    return decodeJsonAnswer<ClusterProbeAnswer>(
+      await transport.request(peerId, encodeNodeRequest({ kind: 'cluster-probe' }), { timeoutMs }),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/** A node still probing answers probes as new, and nothing else. */
+function answerWhileStarting(payload: Uint8Array, clusterId: string): Promise<Uint8Array> {
+  try {
+    if (decodeNodeRequest(payload).kind === 'cluster-probe') {
+      const answer: ClusterProbeAnswer = {
+        clusterId,
+        starting: true,
+        term: 0,
+        commit: 0,
+        leaderId: NO_NODE,
+        members: [],
+      };
+      return Promise.resolve(encodeJsonAnswer(answer));
+    }
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+  return Promise.reject(Object.assign(new Error('the node is starting'), { code: STARTING_CODE }));
 }
 
 function parseHostPort(address: string | undefined): { host: string; port: number } | undefined {

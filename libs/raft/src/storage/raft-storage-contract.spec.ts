@@ -77,6 +77,44 @@ describe.each([
     });
   });
 
+  it('bootstraps a joining node in one write, and keeps or clears its joining incarnation', async () => {
+    const joiningMembership = {
+      ...INITIAL,
+      membership: {
+        members: INITIAL.membership.members.map((m) => ({
+          ...m,
+          incarnation: 'inc-1',
+          promoteWhenCaughtUp: true,
+        })),
+      },
+    };
+    await storage.bootstrap('c', joiningMembership, {
+      term: 0,
+      vote: '',
+      commit: 0,
+      joining: 'a1b2-incarnation',
+    });
+    await reopen();
+    let state = await storage.load();
+    expect(state?.hardState).toEqual({ term: 0, vote: '', commit: 0, joining: 'a1b2-incarnation' });
+    expect(state?.snapshot).toEqual(joiningMembership);
+    await storage.save({
+      hardState: { term: 4, vote: 'n1', commit: 0, joining: 'a1b2-incarnation' },
+      entries: [],
+    });
+    await reopen();
+    expect((await storage.load())?.hardState).toEqual({
+      term: 4,
+      vote: 'n1',
+      commit: 0,
+      joining: 'a1b2-incarnation',
+    });
+    await storage.save({ hardState: { term: 4, vote: 'n1', commit: 0 }, entries: [] });
+    await reopen();
+    state = await storage.load();
+    expect(state?.hardState).toEqual({ term: 4, vote: 'n1', commit: 0 });
+  });
+
   it('refuses a second bootstrap', async () => {
     await storage.bootstrap('cluster-a', INITIAL);
     await reopen();

@@ -229,12 +229,12 @@ export function runChaos(options: ChaosOptions): ChaosReport {
     if (
       (options.diskLossRate ?? 0) > 0 &&
       (random.chance(options.diskLossRate ?? 0) || diskLossOverdue) &&
-      alive.length === sim.ids.length &&
-      alive.every((id) => !sim.node(id).core.isJoining) &&
+      sim.aliveIds().length === sim.ids.length &&
+      sim.ids.every((id) => !sim.node(id).core.isJoining) &&
       // Until a re-admitted node is a voter again the cluster tolerates one fault less.
       !sim.membership().members.some((m) => m.promoteWhenCaughtUp)
     ) {
-      const victim = random.pick(alive);
+      const victim = random.pick(sim.ids);
       sim.wipe(victim);
       restartAtMs.set(victim, now + 1 + random.nextInt(downtimeMsMax));
     }
