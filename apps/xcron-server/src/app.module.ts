@@ -6,6 +6,7 @@ import { schedulerOptionsFrom } from './cluster/scheduler-options';
 import { ConfigModule } from './config/config.module';
 import type { XcronOptions } from './config/config.schema';
 import { HealthModule } from './health/health.module';
+import { MetricsModule, XcronMetrics } from './metrics';
 
 /**
  * Composes the server's modules; each feature lives in its own module. The node itself is
@@ -17,12 +18,15 @@ export class AppModule {
     options: XcronOptions,
     identity: NodeIdentity = resolveNodeIdentity(options),
   ): DynamicModule {
+    // Made here: its hooks are part of the scheduler's options, its listener is MetricsModule.
+    const metrics = new XcronMetrics();
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(options),
         HealthModule,
-        SchedulerModule.forRoot(schedulerOptionsFrom(options, identity)),
+        SchedulerModule.forRoot(schedulerOptionsFrom(options, identity, metrics.hooks)),
+        MetricsModule.forRoot(metrics),
         ApiModule.forRoot({
           ...(options.apiToken !== '' ? { apiToken: options.apiToken } : {}),
         }),

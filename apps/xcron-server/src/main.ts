@@ -86,7 +86,7 @@ function describeNode(options: XcronOptions, identity: NodeIdentity, http: Addre
   const peers =
     options.peerHosts.length === 0 ? 'none (single node)' : options.peerHosts.join(', ');
   return (
-    `listening: http http://${host}:${http.port}; node ${identity.nodeId} on peer_port ${options.peerPort}; ` +
+    `listening: http http://${host}:${http.port}, metrics http://${host}:${options.monitorPort}/metrics; node ${identity.nodeId} on peer_port ${options.peerPort}; ` +
     `peers ${peers}; raft_dir ${options.raftDir}; env ${options.env}; pid ${process.pid}`
   );
 }

@@ -189,11 +189,14 @@ export class CallbackDispatcher implements AttemptOwner {
     }
     if (this.#inFlight > 0) {
       let timer: NodeJS.Timeout | undefined;
+      let wake: (() => void) | undefined;
       await new Promise<void>((resolve) => {
+        wake = resolve;
         this.#idleWaiters.push(resolve);
         timer = setTimeout(resolve, Math.max(0, timeoutMs));
       });
       clearTimeout(timer);
+      this.#idleWaiters = this.#idleWaiters.filter((w) => w !== wake);
     }
     let unfinished = 0;
     for (const job of [...this.#jobs]) {

@@ -1,12 +1,14 @@
 import { Logger } from '@nestjs/common';
+import type { SchedulerOptions } from '@xcron/scheduler';
 import type { SchedulerModuleOptions } from '@xcron/scheduler/nest';
 import type { XcronOptions } from '../config/config.schema';
 import type { NodeIdentity } from './node-identity';
 
-/** The node's scheduler options from xcron.toml and the resolved identity. */
+/** The node's scheduler options from xcron.toml, the resolved identity and the metrics hooks. */
 export function schedulerOptionsFrom(
   options: XcronOptions,
   identity: NodeIdentity,
+  metrics?: SchedulerOptions['metrics'],
 ): SchedulerModuleOptions {
   const logger = new Logger('Scheduler');
   return {
@@ -32,6 +34,7 @@ export function schedulerOptionsFrom(
     callbackBodyBytesMax: options.bodyLimitBytes,
     dispatchConcurrency: options.dispatchConcurrency,
     shutdownDrainMs: options.shutdownDrainMs,
+    ...(metrics !== undefined ? { metrics } : {}),
     logger: {
       log: (message) => logger.log(message),
       warn: (message) => logger.warn(message),

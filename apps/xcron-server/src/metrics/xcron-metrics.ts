@@ -1,0 +1,257 @@
+import type { AttemptInfo, DispatcherStats } from '@xcron/dispatcher';
+import type { SchedulerOptions, SkipReason } from '@xcron/scheduler';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { TASK_STATUSES, TaskStatusCounter } from './task-status-counter';
+
+/** Every metric name starts with this (Node's default metrics too). */
+export const METRICS_PREFIX = 'xcron_';
+
+/** How often the known leader is sampled to count leader changes (the node polls its role at 20 ms). */
+export const LEADER_POLL_MS = 50;
+
+/** Seconds. Lateness goal p99 ≤ 10 ms; a misfire is ≥ misfire_threshold_ms (default 5 s) late. */
+const LATENESS_BUCKETS_S = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+];
+/** Seconds, one HTTP attempt: a local receiver answers in ~1 ms, timeout_ms is at most minutes. */
+const CALLBACK_DURATION_BUCKETS_S = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+];
+
+const FIRE_KINDS = ['scheduled', 'manual'] as const;
+const FIRE_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;
+const SKIP_REASONS: readonly SkipReason[] = ['misfire', 'overlap', 'expired', 'ended'];
+const ATTEMPT_OUTCOMES = ['success', 'http_error', 'error', 'timeout'] as const;
+
+/** What the scrape-time gauges read from the node; `Scheduler` has this shape. */
+export interface MetricsSource {
+  readonly state: { readonly tasks: ReadonlyMap<string, { readonly status: string }> };
+  readonly raftNode: {
+    status(): {
+      readonly term: number;
+      readonly commit: number;
+      readonly applied: number;
+      readonly lastIndex: number;
+      readonly leaderId: string;
+      readonly role: string;
+    };
+  };
+  /** This node leads and its state is current: it hands out fires. */
+  readonly dispatching: boolean;
+  dispatcherStats(): DispatcherStats;
+}
+
+export type SchedulerMetricsHooks = NonNullable<SchedulerOptions['metrics']>;
+
+/**
+ * The node's Prometheus metrics, in a registry of its own (so two nodes in one process, as in
+ * tests, do not collide). Counters and histograms are fed through `hooks`, which go into
+ * SchedulerOptions.metrics; gauges are read from the node at scrape time once `observe()` gave it.
+ * Hooks run on the dispatch path: each is a few map look-ups and never throws.
+ */
+export class XcronMetrics {
+  readonly registry = new Registry();
+  private source: MetricsSource | undefined;
+  private leaderPoller: NodeJS.Timeout | undefined;
+  private lastLeaderId = '';
+
+  private readonly firesStarted = new Counter({
+    name: 'xcron_fires_started_total',
+    help: 'Fires this node handed to the dispatcher while it led (kind: scheduled, or manual = run-now / re-run).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  private readonly firesCompleted = new Counter({
+    name: 'xcron_fires_completed_total',
+    help: 'Fires whose delivery ended on this node: succeeded, failed (a dead letter) or cancelled (task deleted, shutdown).',
+    labelNames: ['kind', 'status'] as const,
+    registers: [this.registry],
+  });
+  private readonly skips = new Counter({
+    name: 'xcron_fire_skips_total',
+    help: 'Skip records this node proposed, by reason (misfire, overlap, expired, ended). One misfire record may cover several missed times of a crontab.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly lateness = new Histogram({
+    name: 'xcron_fire_lateness_seconds',
+    help: "Scheduled fires: dispatch start minus scheduled time (includes the task's jitter_ms, if set; manual fires excluded).",
+    buckets: LATENESS_BUCKETS_S,
+    registers: [this.registry],
+  });
+  private readonly callbackDuration = new Histogram({
+    name: 'xcron_callback_duration_seconds',
+    help: 'Duration of each callback HTTP attempt, by outcome (success = 2xx, http_error = other status, error = no answer, timeout = sent and timed out).',
+    labelNames: ['outcome'] as const,
+    buckets: CALLBACK_DURATION_BUCKETS_S,
+    registers: [this.registry],
+  });
+  private readonly retries = new Counter({
+    name: 'xcron_callback_retries_total',
+    help: 'Callback attempts after the first of their fire.',
+    registers: [this.registry],
+  });
+  private readonly possibleDuplicates = new Counter({
+    name: 'xcron_callback_timed_out_attempts_total',
+    help: 'Callback attempts given up after they were sent (timeout, or aborted at shutdown): the receiver may have got them, so each is a possible duplicate.',
+    registers: [this.registry],
+  });
+  private readonly duplicateRecords = new Counter({
+    name: 'xcron_duplicate_fire_records_total',
+    help: 'Fire records applied for a fire that already had one: a fire delivered twice around a failover. Every replica counts the same records (do not sum over nodes); counted again when the journal is replayed at start-up.',
+    registers: [this.registry],
+  });
+  private readonly leaderChanges = new Counter({
+    name: 'xcron_raft_leader_changes_total',
+    help: `Times this node saw a new Raft leader (the first one included), sampled every ${LEADER_POLL_MS} ms.`,
+    registers: [this.registry],
+  });
+
+  /** Counters and histograms, for SchedulerOptions.metrics. */
+  readonly hooks: SchedulerMetricsHooks = {
+    runtime: {
+      fireStarted: (fire, latenessMs) => {
+        this.firesStarted.inc({ kind: fire.manual ? 'manual' : 'scheduled' });
+        // A re-run's scheduled time is the old execution's: its "lateness" means nothing.
+        if (!fire.manual) this.lateness.observe(latenessMs / 1_000);
+      },
+      fireFinished: (fire, result) =>
+        this.firesCompleted.inc({
+          kind: fire.manual ? 'manual' : 'scheduled',
+          status: result.status,
+        }),
+      firesSkipped: (reason, count) => this.skips.inc({ reason }, count),
+    },
+    dispatcher: {
+      onAttempt: (info) => {
+        this.callbackDuration.observe({ outcome: attemptOutcome(info) }, info.durationMs / 1_000);
+        if (info.attempt > 1) this.retries.inc();
+        if (info.timedOut) this.possibleDuplicates.inc();
+      },
+    },
+    duplicateRecorded: () => this.duplicateRecords.inc(),
+  };
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: METRICS_PREFIX });
+    // Every label value up front, so each series exists (at 0) from the first scrape.
+    for (const kind of FIRE_KINDS) {
+      this.firesStarted.inc({ kind }, 0);
+      for (const status of FIRE_STATUSES) this.firesCompleted.inc({ kind, status }, 0);
+    }
+    for (const reason of SKIP_REASONS) this.skips.inc({ reason }, 0);
+    for (const outcome of ATTEMPT_OUTCOMES) this.callbackDuration.zero({ outcome });
+    this.registerGauges();
+  }
+
+  /** Gives the scrape-time gauges their node, and starts counting leader changes. */
+  observe(source: MetricsSource): void {
+    this.source = source;
+    this.sampleLeader();
+    if (this.leaderPoller === undefined) {
+      this.leaderPoller = setInterval(() => this.sampleLeader(), LEADER_POLL_MS);
+      this.leaderPoller.unref();
+    }
+  }
+
+  /** Stops the leader sampling; the registry stays readable. */
+  close(): void {
+    if (this.leaderPoller !== undefined) clearInterval(this.leaderPoller);
+    this.leaderPoller = undefined;
+  }
+
+  /** The exposition text of every metric (what GET /metrics answers). */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Counts a change of the known leader (exposed for tests; the poller calls it). */
+  sampleLeader(): void {
+    const leaderId = this.raftStatus()?.leaderId ?? '';
+    if (leaderId === '' || leaderId === this.lastLeaderId) return;
+    this.lastLeaderId = leaderId;
+    this.leaderChanges.inc();
+  }
+
+  private raftStatus(): ReturnType<MetricsSource['raftNode']['status']> | undefined {
+    return this.source?.raftNode.status();
+  }
+
+  private registerGauges(): void {
+    const registers = [this.registry];
+    const tasks = new TaskStatusCounter(() => this.source?.state.tasks ?? new Map());
+    new Gauge({
+      name: 'xcron_tasks',
+      help: "Tasks in this node's replicated state, by status (counted at scrape time, in slices that keep the event loop free).",
+      labelNames: ['status'] as const,
+      registers,
+      async collect() {
+        const counts = await tasks.count();
+        for (const status of TASK_STATUSES) this.set({ status }, counts[status]);
+      },
+    });
+    this.gauge('xcron_raft_term', 'Current Raft term of this node.', () => this.raftStatus()?.term);
+    this.gauge(
+      'xcron_raft_commit_index',
+      'Highest Raft log index this node knows to be committed.',
+      () => this.raftStatus()?.commit,
+    );
+    this.gauge(
+      'xcron_raft_applied_index',
+      "Highest Raft log index applied to this node's state.",
+      () => this.raftStatus()?.applied,
+    );
+    this.gauge(
+      'xcron_raft_last_log_index',
+      "Index of the last entry in this node's Raft log.",
+      () => this.raftStatus()?.lastIndex,
+    );
+    this.gauge('xcron_raft_is_leader', '1 when this node is the Raft leader, else 0.', () => {
+      const status = this.raftStatus();
+      return status === undefined ? undefined : status.role === 'leader' ? 1 : 0;
+    });
+    this.gauge(
+      'xcron_dispatching',
+      '1 when this node hands out fires (it leads and its state is current), else 0.',
+      () => (this.source === undefined ? undefined : this.source.dispatching ? 1 : 0),
+    );
+    this.gauge(
+      'xcron_dispatcher_queue_depth',
+      'Callback attempts waiting for a dispatch_concurrency slot.',
+      () => this.source?.dispatcherStats().queued,
+    );
+    this.gauge(
+      'xcron_dispatcher_in_flight',
+      'Callback attempts on the wire.',
+      () => this.source?.dispatcherStats().inFlight,
+    );
+    this.gauge(
+      'xcron_dispatcher_waiting_retry',
+      'Callback deliveries waiting out a retry backoff.',
+      () => this.source?.dispatcherStats().waitingRetry,
+    );
+  }
+
+  /** A gauge read at scrape time; `undefined` (no node yet) leaves it as it was. */
+  private gauge(name: string, help: string, read: () => number | undefined): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const value = read();
+        if (value !== undefined) this.set(value);
+      },
+    });
+  }
+}
+
+function attemptOutcome(info: AttemptInfo): (typeof ATTEMPT_OUTCOMES)[number] {
+  if (info.timedOut) return 'timeout';
+  if (info.httpStatus === undefined) return 'error';
+  return info.httpStatus >= 200 && info.httpStatus < 300 ? 'success' : 'http_error';
+}
