@@ -1,12 +1,12 @@
 /**
- * `npm run sim:raft -- --seeds N [--from S] [--duration-ms D] [--profile chaos|figure8|elections] [--bug NAME]`
+ * `npm run sim:raft -- --seeds N [--from S] [--duration-ms D] [--profile chaos|figure8|elections|diskLoss] [--bug NAME]`
  * runs N seeds of a randomized profile (default chaos); `-- --seed S` runs one. A failure prints its seed and trace and exits 1.
  * `--bug` turns on one injected bug (commitPreviousTermEntries, forgetVote, readWithoutReadIndex,
  * applyBeforePersist) to see how fast the simulation catches it.
  */
 import type { InjectedBugs } from '../../core/types';
 import { runChaos } from './chaos';
-import { chaosProfile, electionsProfile, figure8Profile } from './chaos-profile';
+import { chaosProfile, diskLossProfile, electionsProfile, figure8Profile } from './chaos-profile';
 
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -21,11 +21,16 @@ function main(): void {
     argument('duration-ms') === undefined ? undefined : Number(argument('duration-ms'));
   const bug = argument('bug');
   const bugs: InjectedBugs | undefined = bug ? { [bug]: true } : undefined;
-  const profiles = { chaos: chaosProfile, figure8: figure8Profile, elections: electionsProfile };
+  const profiles = {
+    chaos: chaosProfile,
+    figure8: figure8Profile,
+    elections: electionsProfile,
+    diskLoss: diskLossProfile,
+  };
   const profileName = (argument('profile') ?? 'chaos') as keyof typeof profiles;
   const profile = profiles[profileName];
   if (profile === undefined)
-    throw new Error(`unknown profile ${profileName}: use chaos, figure8 or elections`);
+    throw new Error(`unknown profile ${profileName}: use chaos, figure8, elections or diskLoss`);
   const started = Date.now();
   let failures = 0;
   for (let seed = from; seed < from + count; seed++) {

@@ -11,7 +11,7 @@ import { SimulationFailure } from './simulation';
  * `npm run sim:raft -- --seeds N` runs more.
  */
 
-const CLEAN_SEEDS = { chaos: 25, figure8: 8, elections: 15, diskLoss: 12 };
+const CLEAN_SEEDS = { chaos: 25, figure8: 8, elections: 15, diskLoss: 8 };
 
 describe('Raft simulation, clean runs', () => {
   it(`runs ${CLEAN_SEEDS.chaos} seeds of the chaos profile clean, exercising every fault class`, () => {
