@@ -1,0 +1,328 @@
+/**
+ * Processes of bench/server.bench.ts: the BUILT xcron server (`node dist/…/main.js --config FILE`,
+ * cwd = its own temp dir) and the small helper children (a bare fastify route, a raw undici
+ * sender). Every process started here is remembered and killed by PID on any exit path.
+ */
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(__dirname, '..');
+export const SERVER_MAIN = join(REPO_ROOT, 'dist/apps/xcron-server/apps/xcron-server/src/main.js');
+const READY_POLL_MS = 50;
+
+// ---- every child, killed by PID on exit ----------------------------------------------------
+
+const liveChildren = new Set<ChildProcess>();
+
+export function killAllChildren(): void {
+  for (const child of liveChildren) killChild(child);
+}
+
+function killChild(child: ChildProcess): void {
+  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function track(child: ChildProcess): Promise<void> {
+  liveChildren.add(child);
+  return new Promise((done) =>
+    child.once('exit', () => {
+      liveChildren.delete(child);
+      done();
+    }),
+  );
+}
+
+process.on('exit', killAllChildren);
+
+// ---- build ---------------------------------------------------------------------------------
+
+function newestSourceMs(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name === 'node_modules' || entry.name === 'testing') continue;
+      newest = Math.max(newest, newestSourceMs(path));
+    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) {
+      newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+/**
+ * Runs `npm run build` when dist's main.js is missing or older than a source file of apps/ or
+ * libs/ (specs and testing folders aside). Returns what it did, for the report.
+ */
+export function ensureBuilt(force: boolean): string {
+  const sourcesMs = Math.max(
+    newestSourceMs(join(REPO_ROOT, 'apps')),
+    newestSourceMs(join(REPO_ROOT, 'libs')),
+  );
+  const builtMs = existsSync(SERVER_MAIN) ? statSync(SERVER_MAIN).mtimeMs : 0;
+  if (!force && builtMs >= sourcesMs) return 'dist is up to date: not rebuilt';
+  const started = Date.now();
+  const result = spawnSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`npm run build failed (exit ${String(result.status)})`);
+  return `built with npm run build in ${((Date.now() - started) / 1000).toFixed(1)} s (${
+    builtMs === 0 ? 'dist was missing' : force ? '--build given' : 'dist was older than sources'
+  })`;
+}
+
+// ---- /proc readings ------------------------------------------------------------------------
+
+/** Resident set size of a process in bytes (VmRSS of /proc/<pid>/status). */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+  if (match === null) throw new Error(`no VmRSS for ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+/** User + system CPU time of a process so far, ms (clock ticks of 10 ms). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime is field 14, stime field 15.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Bytes used by every file under `dir` (apparent size rounded up to 4 KiB blocks, like du). */
+export function diskBytes(dir: string): { blocks: number; apparent: number } {
+  let blocks = 0;
+  let apparent = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      const sub = diskBytes(path);
+      blocks += sub.blocks;
+      apparent += sub.apparent;
+    } else {
+      const st = statSync(path);
+      blocks += st.blocks * 512;
+      apparent += st.size;
+    }
+  }
+  return { blocks, apparent };
+}
+
+// ---- the xcron server ----------------------------------------------------------------------
+
+export interface ServerPorts {
+  readonly http: number;
+  readonly monitor: number;
+  readonly peer: number;
+}
+
+export interface ServerNodeConfig {
+  readonly dir: string;
+  readonly ports: ServerPorts;
+  readonly peerHosts: readonly string[];
+  readonly extraToml?: readonly string[];
+  readonly nodeArgs?: readonly string[];
+}
+
+/** One built xcron node: its own dir (xcron.toml, ./data), loopback ports; kill -9 keeps the dir. */
+export class ServerNode {
+  child: ChildProcess | undefined;
+  output = '';
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(readonly config: ServerNodeConfig) {
+    mkdirSync(config.dir, { recursive: true });
+    const toml = [
+      'env = "prod"',
+      'http_host = "127.0.0.1"',
+      'peer_listen_host = "127.0.0.1"',
+      `http_port = ${config.ports.http}`,
+      `monitor_port = ${config.ports.monitor}`,
+      `peer_port = ${config.ports.peer}`,
+      'raft_dir = "./data"',
+      ...(config.extraToml ?? []),
+      '[peer]',
+      `peer_hosts = ${JSON.stringify(config.peerHosts)}`,
+    ];
+    writeFileSync(join(config.dir, 'xcron.toml'), toml.join('\n') + '\n');
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.config.ports.http}`;
+  }
+
+  get dataDir(): string {
+    return join(this.config.dir, 'data');
+  }
+
+  get peerAddress(): string {
+    return `127.0.0.1:${this.config.ports.peer}`;
+  }
+
+  get pid(): number {
+    const pid = this.child?.pid;
+    if (pid === undefined) throw new Error('not started');
+    return pid;
+  }
+
+  get running(): boolean {
+    return (
+      this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
+    );
+  }
+
+  start(): void {
+    if (this.running) throw new Error('already running');
+    const child = spawn(
+      process.execPath,
+      [
+        ...(this.config.nodeArgs ?? []),
+        SERVER_MAIN,
+        '--config',
+        join(this.config.dir, 'xcron.toml'),
+      ],
+      {
+        cwd: this.config.dir,
+        env: { ...process.env, NO_COLOR: '1', XCRON_CONFIG: undefined },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    this.child = child;
+    this.output = '';
+    const keep = (chunk: Buffer): void => {
+      this.output += chunk.toString();
+      if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.exited = track(child);
+  }
+
+  /** Polls GET /readyz until 200; resolves with the ms it took from the call. */
+  async waitReady(timeoutMs: number): Promise<number> {
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.running) throw new Error(`node ${this.peerAddress} exited:\n${this.output}`);
+      try {
+        const response = await fetch(this.baseUrl + '/readyz', {
+          signal: AbortSignal.timeout(1_000),
+        });
+        await response.arrayBuffer();
+        if (response.status === 200) return Date.now() - started;
+      } catch {
+        // not listening yet
+      }
+      await sleep(READY_POLL_MS);
+    }
+    throw new Error(
+      `node ${this.peerAddress} not ready within ${timeoutMs} ms:\n${this.output.slice(-4000)}`,
+    );
+  }
+
+  /** GET /v1/cluster → role and leader id (undefined when it does not answer). */
+  async cluster(): Promise<{ role: string; leaderId: string | undefined } | undefined> {
+    try {
+      const response = await fetch(this.baseUrl + '/v1/cluster', {
+        signal: AbortSignal.timeout(1_000),
+      });
+      const body = (await response.json()) as { data?: { role?: string; leader_id?: string } };
+      if (body.data?.role === undefined) return undefined;
+      return { role: body.data.role, leaderId: body.data.leader_id };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async kill9(): Promise<void> {
+    if (!this.running) return;
+    this.child?.kill('SIGKILL');
+    await this.exited;
+  }
+
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (!this.running) return;
+    this.child?.kill('SIGTERM');
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+// ---- helper children (forked .ts scripts) ---------------------------------------------------
+
+/** A forked helper script that answers `{id, ...}` requests with `{id, ok, result | error}`. */
+export class HelperChild {
+  private readonly proc: ChildProcess;
+  private nextId = 1;
+  private readonly pending = new Map<
+    number,
+    { resolve(value: unknown): void; reject(error: Error): void; timer: NodeJS.Timeout }
+  >();
+  private readonly exited: Promise<void>;
+  private readyResolve: ((value: unknown) => void) | undefined;
+  readonly ready: Promise<unknown>;
+
+  constructor(script: string, args: readonly string[] = []) {
+    this.proc = fork(join(__dirname, script), [...args], {
+      cwd: REPO_ROOT,
+      execArgv: ['-r', '@swc-node/register'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.exited = track(this.proc);
+    this.ready = new Promise((done, fail) => {
+      this.readyResolve = done;
+      void this.exited.then(() => fail(new Error(`${script} exited`)));
+    });
+    this.proc.on('message', (raw) => {
+      const message = raw as {
+        type?: string;
+        id?: number;
+        ok?: boolean;
+        result?: unknown;
+        error?: string;
+        info?: unknown;
+      };
+      if (message.type === 'ready') {
+        this.readyResolve?.(message.info);
+        return;
+      }
+      const pending = message.id === undefined ? undefined : this.pending.get(message.id);
+      if (pending === undefined || message.id === undefined) return;
+      this.pending.delete(message.id);
+      clearTimeout(pending.timer);
+      if (message.ok) pending.resolve(message.result);
+      else pending.reject(new Error(message.error));
+    });
+  }
+
+  get pid(): number {
+    return this.proc.pid ?? -1;
+  }
+
+  request<T>(body: Record<string, unknown>, timeoutMs: number): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((done, fail) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        fail(new Error(`helper ${this.pid}: request timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: done as (value: unknown) => void, reject: fail, timer });
+      this.proc.send({ id, ...body });
+    });
+  }
+
+  async kill(): Promise<void> {
+    killChild(this.proc);
+    await this.exited;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}
