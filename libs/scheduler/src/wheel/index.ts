@@ -1,0 +1,3 @@
+export { type ClockPort, realClock } from './clock-port';
+export { TimingWheel, type TimingWheelOptions, type WheelHandle } from './timing-wheel';
+export { WheelTimer } from './wheel-timer';
