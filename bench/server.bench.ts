@@ -36,11 +36,13 @@
  *
  * Flags: --parts 1,2,3,4,5,6 (default all), --skip-million (= without 6), --million N,
  * --seconds S and --rounds N (createTask load: N interleaved rounds of S s per target, default 3 × 4),
- * --build (force npm run build).
+ * --build (force npm run build), --no-build (run dist as it is), --profile DIR (servers run with
+ * --cpu-prof, profiles written to DIR when they are stopped with SIGTERM at the end of a part).
  * The last line printed is one JSON object with every figure and `goals`.
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Pool } from 'undici';
 import { freePorts } from '@xcron/testing';
 import {
@@ -117,6 +119,7 @@ const goals: Record<string, boolean> = {};
 const early: string[] = [];
 let root = '';
 let receiver: Receiver;
+let profileDir: string | undefined;
 
 function log(line: string): void {
   console.log(line);
@@ -150,6 +153,7 @@ async function startNodes(
         ports: { peer: ports[i], http: ports[count + i], monitor: ports[2 * count + i] },
         peerHosts,
         extraToml,
+        nodeArgs: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
       }),
   );
   for (const node of nodes) node.start();
@@ -158,7 +162,7 @@ async function startNodes(
 }
 
 async function stopNodes(nodes: readonly ServerNode[]): Promise<void> {
-  await Promise.all(nodes.map((node) => node.kill9()));
+  await Promise.all(nodes.map((node) => (profileDir === undefined ? node.kill9() : node.stop())));
 }
 
 async function leaderOf(nodes: readonly ServerNode[]): Promise<ServerNode> {
@@ -683,14 +687,52 @@ async function partFailover(): Promise<void> {
     const newLeader = await leaderOf(survivors);
     const electedMs = Date.now() - killAt;
     const end = t0 + FAILOVER_SPREAD_MS;
-    await receiver.waitForCount(expected.size, end + FAILOVER_GRACE_MS - Date.now());
+    // Until every acknowledged fire arrived (by Idempotency-Key: duplicates do not count), or the grace.
+    const seen = new Set<string>();
+    let scanned = 0;
+    while (Date.now() < end + FAILOVER_GRACE_MS) {
+      for (; scanned < receiver.arrivals.length; scanned++) {
+        const key = receiver.arrivals[scanned].key;
+        if (expected.has(key)) seen.add(key);
+      }
+      if (seen.size === expected.size) break;
+      await sleep(100);
+    }
+    await sleep(500); // late duplicates
     const arrivals = receiver.arrivals;
     const resumed = arrivals.find((a) => a.connectedMs > killAt);
     const resumeMs = resumed === undefined ? Number.NaN : resumed.arrivedMs - killAt;
     const counts = new Map<string, number>();
     for (const a of arrivals) counts.set(a.key, (counts.get(a.key) ?? 0) + 1);
     let lost = 0;
-    for (const key of expected) if (!counts.has(key)) lost++;
+    const lostExamples: string[] = [];
+    const byTask = new Map<string, Arrival[]>();
+    for (const a of arrivals) {
+      const id = a.key.split(':')[0];
+      byTask.set(id, [...(byTask.get(id) ?? []), a]);
+    }
+    for (const key of expected) {
+      if (counts.has(key)) continue;
+      lost++;
+      if (lostExamples.length < 5) {
+        const other = (byTask.get(key.split(':')[0]) ?? []).map(
+          (a) => `${a.key} at ${a.arrivedMs - killAt} ms after the kill`,
+        );
+        lostExamples.push(
+          `${key} (due ${Number(key.split(':')[1]) - killAt} ms after the kill; same task arrived as: ${other.join(', ') || 'nothing'})`,
+        );
+      }
+    }
+    const dupExamples = [...counts.entries()]
+      .filter(([, n]) => n > 1)
+      .slice(0, 5)
+      .map(([key, n]) => {
+        const times = arrivals
+          .filter((a) => a.key === key)
+          .map((a) => `${a.arrivedMs - killAt}`)
+          .join(', ');
+        return `${key} ×${n} (due ${Number(key.split(':')[1]) - killAt} ms after the kill; arrived at ${times} ms)`;
+      });
     let duplicates = 0;
     for (const n of counts.values()) duplicates += n - 1;
     const late = latencyFigures(arrivals, 'failover');
@@ -701,6 +743,8 @@ async function partFailover(): Promise<void> {
     log(
       `  ${formatNumber(counts.size)} distinct fires received, lost ${lost}, duplicates ${duplicates}; lateness p50 ${late.p50} ms, p99 ${late.p99} ms, max ${late.max} ms, early ${late.early}`,
     );
+    for (const line of lostExamples) log(`    lost: ${line}`);
+    for (const line of dupExamples) log(`    duplicate: ${line}`);
     results.failover = {
       tasks: expected.size,
       resume_ms: resumeMs,
@@ -822,7 +866,15 @@ async function main(): Promise<void> {
   const rounds = integerFlag(argv, 'rounds', 3, 1, 20);
   const million = integerFlag(argv, 'million', MILLION_DEFAULT, 1_000, 10_000_000);
   log(`xcron server benchmark — ${machineDescription()}`);
-  const build = ensureBuilt(argv.includes('--build'));
+  const build = argv.includes('--no-build')
+    ? 'not checked (--no-build): runs whatever dist holds'
+    : ensureBuilt(argv.includes('--build'));
+  const profileIndex = argv.indexOf('--profile');
+  if (profileIndex >= 0) {
+    profileDir = resolve(argv[profileIndex + 1] ?? 'profiles');
+    mkdirSync(profileDir, { recursive: true });
+    log(`servers run with --cpu-prof into ${profileDir} and are stopped with SIGTERM`);
+  }
   log(`server: ${build}`);
   results.machine = machineDescription();
   results.build = build;
