@@ -326,3 +326,55 @@ export class HelperChild {
 export function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
 }
+
+// ---- forced GC through the inspector ------------------------------------------------------------
+
+/**
+ * Forces a full GC in a process started with `--inspect=127.0.0.1:<port>`, through the inspector
+ * protocol's HeapProfiler.collectGarbage (no --expose-gc and no endpoint of the server needed).
+ */
+export async function forceGcViaInspector(inspectPort: number, timeoutMs = 30_000): Promise<void> {
+  const { WebSocket } = await import('undici');
+  const list = (await (
+    await fetch(`http://127.0.0.1:${inspectPort}/json/list`, {
+      signal: AbortSignal.timeout(5_000),
+    })
+  ).json()) as { webSocketDebuggerUrl: string }[];
+  const url = list[0]?.webSocketDebuggerUrl;
+  if (url === undefined) throw new Error(`no inspector target on port ${inspectPort}`);
+  const socket = new WebSocket(url);
+  try {
+    await new Promise<void>((done, fail) => {
+      const timer = setTimeout(() => fail(new Error('inspector: no answer')), timeoutMs);
+      socket.addEventListener('open', () =>
+        socket.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })),
+      );
+      socket.addEventListener('message', (event) => {
+        const message = JSON.parse(String(event.data)) as { id?: number; error?: unknown };
+        if (message.id !== 1) return;
+        clearTimeout(timer);
+        if (message.error !== undefined) fail(new Error(JSON.stringify(message.error)));
+        else done();
+      });
+      socket.addEventListener('error', () => {
+        clearTimeout(timer);
+        fail(new Error('inspector socket error'));
+      });
+    });
+  } finally {
+    socket.close();
+  }
+}
+
+/** Bytes on disk under each top-level entry of `dir` (name → bytes), largest first. */
+export function diskBreakdown(dir: string): [string, number][] {
+  return readdirSync(dir, { withFileTypes: true })
+    .map((entry): [string, number] => {
+      const path = join(dir, entry.name);
+      return [
+        entry.name,
+        entry.isDirectory() ? diskBytes(path).blocks : statSync(path).blocks * 512,
+      ];
+    })
+    .sort((a, b) => b[1] - a[1]);
+}
