@@ -144,3 +144,46 @@ it('fires everything that was due when the leader is killed -9, loses nothing, a
     expect(read.status).toBe(200);
   }
 });
+
+it('admits a fourth node at run time and removes a member', async () => {
+  const [http, monitor, peer] = await freePorts(3);
+  const fourth = new XcronNode({
+    dir: join(dir, 'node3'),
+    ports: { http, monitor, peer },
+    peerHosts: nodes.map((node) => node.peerAddress),
+    extraToml: ['raft_tick_ms = 50', `advertise_addr = "127.0.0.1:${peer}"`],
+  });
+  nodes.push(fourth);
+  fourth.start();
+  const { leader, followers } = await leaderOf(nodes.slice(0, 3));
+  const added = await followers[0].request('POST', '/v1/cluster/members', {
+    peer_address: fourth.peerAddress,
+  });
+  expect(added.status).toBe(200);
+  await fourth.waitReady(60_000);
+  await eventually('the fourth node is a voter', async () => {
+    const view = (await leader.request('GET', '/v1/cluster')).body.data;
+    const member = view.members.find((m: { id: string }) => m.id === fourth.peerAddress);
+    return member !== undefined && member.learner === false ? true : undefined;
+  });
+  // It serves reads and takes writes like any member.
+  const created = await fourth.request('POST', '/v1/tasks', {
+    run_at_ms: Date.now() + 60_000,
+    callback: { url: receiver.url('/joined'), body: {} },
+  });
+  expect(created.status).toBe(201);
+  const taskId = created.body.data.task_id as string;
+  for (const node of nodes)
+    expect((await node.request('GET', `/v1/tasks/${taskId}`)).status).toBe(200);
+
+  // Remove one of the original followers: the others no longer list it.
+  const removed = followers[1];
+  const answer = await leader.request(
+    'DELETE',
+    `/v1/cluster/members/${encodeURIComponent(removed.peerAddress)}`,
+  );
+  expect(answer.status).toBe(200);
+  const view = (await leader.request('GET', '/v1/cluster')).body.data;
+  expect(view.members.map((m: { id: string }) => m.id)).not.toContain(removed.peerAddress);
+  expect(view.members).toHaveLength(3);
+});

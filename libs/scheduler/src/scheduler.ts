@@ -21,6 +21,7 @@ import type {
 import { FireRuntime, type FireRuntimeMetrics } from './runtime/fire-runtime';
 import { RecordBatcher } from './runtime/record-batcher';
 import { WheelFireTimer } from './runtime/wheel-fire-timer';
+import { realClock } from './wheel/clock-port';
 import {
   decodeResult,
   encodeCommand,
@@ -69,6 +70,8 @@ export interface SchedulerOptions {
   /** The bootstrap membership (every voter of peer_hosts; this node alone for a single node). */
   readonly initialMembers: readonly Member[];
   readonly clusterSecret?: string;
+  /** A node added at run time: it never bootstraps a cluster, it asks the leader to admit it. */
+  readonly joinExisting?: boolean;
   readonly raft?: Partial<
     Pick<
       RaftNodeOptions,
@@ -101,8 +104,6 @@ const DEFAULTS = {
   callbackBodyBytesMax: 64 * 1024,
   dispatchConcurrency: 256,
 } as const;
-/** How often the node looks at its Raft role (the dispatcher follows leadership). */
-const ROLE_POLL_MS = 20;
 const LIST_LIMIT_DEFAULT = 100;
 const LIST_LIMIT_MAX = 1_000;
 const ID_RETRIES = 3;
@@ -114,7 +115,7 @@ const ID_RETRIES = 3;
  */
 export class Scheduler implements SchedulerApi {
   private readonly ids: TaskIdGenerator;
-  private rolePoller: NodeJS.Timeout | undefined;
+  private unsubscribeRole: (() => void) | undefined;
   private leading = false;
   private leadershipEpoch = 0;
   private stopped = false;
@@ -168,7 +169,10 @@ export class Scheduler implements SchedulerApi {
         ),
     );
     let runtime: FireRuntime | undefined;
-    const timer = new WheelFireTimer((fire) => runtime?.onDue(fire), nowMs);
+    const timer = new WheelFireTimer((fire) => runtime?.onDue(fire), {
+      ...realClock,
+      nowMs,
+    });
     runtime = new FireRuntime({
       state: stateMachine.state,
       nodeId: options.nodeId,
@@ -199,6 +203,7 @@ export class Scheduler implements SchedulerApi {
       advertisedHttpAddress: options.advertisedHttpAddress,
       initialMembers: [...options.initialMembers],
       ...(options.clusterSecret !== undefined ? { clusterSecret: options.clusterSecret } : {}),
+      ...(options.joinExisting ? { joinExisting: true } : {}),
       stateMachine,
       ...options.raft,
       proposalTimeoutMs: options.proposalTimeoutMs ?? DEFAULTS.proposalTimeoutMs,
@@ -218,8 +223,8 @@ export class Scheduler implements SchedulerApi {
       recorder,
       timer,
     );
-    scheduler.rolePoller = setInterval(() => scheduler.followLeadership(), ROLE_POLL_MS);
-    scheduler.rolePoller.unref();
+    scheduler.unsubscribeRole = node.onRoleChange(() => scheduler.followLeadership());
+    scheduler.followLeadership();
     return scheduler;
   }
 
@@ -230,7 +235,7 @@ export class Scheduler implements SchedulerApi {
   /** The leader dispatches; it starts once its state holds every entry committed before it led. */
   private followLeadership(): void {
     if (this.stopped) return;
-    const isLeader = this.node.core.currentRole === 'leader';
+    const isLeader = this.node.clusterInfo().role === 'leader';
     if (isLeader === this.leading) return;
     this.leading = isLeader;
     const epoch = ++this.leadershipEpoch;
@@ -249,7 +254,7 @@ export class Scheduler implements SchedulerApi {
         );
       })
       .catch((error: unknown) => {
-        // Lost the lead before the barrier: the poller notices on its next turn.
+        // Lost the lead before the barrier: the role hook starts over at the next change.
         if (epoch === this.leadershipEpoch) this.leading = false;
         this.options.logger.warn(`leader barrier failed: ${String(error)}`);
       });
@@ -400,50 +405,40 @@ export class Scheduler implements SchedulerApi {
   // ---- cluster -----------------------------------------------------------------------------
 
   cluster(): ClusterView {
-    const status = this.node.status();
-    const leaderId = status.leaderId || undefined;
-    const members = status.membership.members.map((member) => ({
+    const info = this.node.clusterInfo();
+    const members = info.members.map((member) => ({
       id: member.id,
       peerAddress: member.peerAddress,
-      ...(this.node.httpAddressOf(member.id) !== undefined
-        ? { httpAddress: this.node.httpAddressOf(member.id) }
-        : {}),
-      learner: member.role === 'learner',
+      ...(member.httpAddress !== undefined ? { httpAddress: member.httpAddress } : {}),
+      learner: member.learner,
     }));
-    const self = members.find((member) => member.id === this.options.nodeId);
-    const leader = members.find((member) => member.id === leaderId);
+    const leader = members.find((member) => member.id === info.leaderId);
     return {
-      id: this.options.nodeId,
-      role: self?.learner
-        ? 'learner'
-        : status.role === 'pre-candidate'
-          ? 'candidate'
-          : (status.role as ClusterView['role']),
-      ...(leaderId !== undefined ? { leaderId } : {}),
+      id: info.id,
+      role: info.role,
+      ...(info.leaderId !== '' ? { leaderId: info.leaderId } : {}),
       ...(leader?.httpAddress !== undefined ? { leaderHttpAddress: leader.httpAddress } : {}),
       ...(leader !== undefined ? { leaderPeerAddress: leader.peerAddress } : {}),
-      term: status.term,
-      commitIndex: status.commit,
-      appliedIndex: status.applied,
+      term: info.term,
+      commitIndex: info.commitIndex,
+      appliedIndex: info.appliedIndex,
       members,
     };
   }
 
   async addMember(change: MemberChange): Promise<ClusterView> {
     await this.membershipChange(() =>
-      this.node.changeMembership({
-        type: change.learner === false ? 'add-voter' : 'add-learner',
-        nodeId: change.id ?? change.peerAddress,
+      this.node.addMember({
+        id: change.id ?? change.peerAddress,
         peerAddress: change.peerAddress,
-      } as never),
+        learner: change.learner ?? false,
+      }),
     );
     return this.cluster();
   }
 
   async removeMember(memberId: string): Promise<ClusterView> {
-    await this.membershipChange(() =>
-      this.node.changeMembership({ type: 'remove-node', nodeId: memberId } as never),
-    );
+    await this.membershipChange(() => this.node.removeMember(memberId));
     return this.cluster();
   }
 
@@ -464,7 +459,8 @@ export class Scheduler implements SchedulerApi {
 
   isReady(): boolean {
     if (this.stopped) return false;
-    return this.node.core.currentLeader !== '' && this.stateMachine.appliedIndex > 0;
+    const info = this.node.clusterInfo();
+    return info.leaderId !== '' && !info.joining && this.stateMachine.appliedIndex > 0;
   }
 
   /** Whether this node currently dispatches (it leads and its state is current). */
@@ -495,7 +491,7 @@ export class Scheduler implements SchedulerApi {
   async stop(drainTimeoutMs = 5_000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.rolePoller) clearInterval(this.rolePoller);
+    this.unsubscribeRole?.();
     this.runtime.stop();
     this.timer.close();
     const { unfinished } = await this.dispatcher.drain(drainTimeoutMs);
@@ -583,8 +579,10 @@ export class Scheduler implements SchedulerApi {
       error instanceof ProposalDroppedError ||
       error instanceof NodeStoppedError
     ) {
-      const leaderId = this.node.core.currentLeader;
-      const leaderHttp = leaderId ? this.node.httpAddressOf(leaderId) : undefined;
+      const leaderHttp =
+        error instanceof NotLeaderError
+          ? error.leaderHttpAddress
+          : this.cluster().leaderHttpAddress;
       return new ClusterUnavailableError(error.message, leaderHttp);
     }
     return error instanceof Error ? error : new Error(String(error));

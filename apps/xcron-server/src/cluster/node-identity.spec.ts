@@ -11,6 +11,7 @@ describe('resolveNodeIdentity', () => {
       peerAddress: '127.0.0.1:8899',
       httpAddress: '127.0.0.1:8000',
       initialMembers: [{ id: '127.0.0.1:8899', peerAddress: '127.0.0.1:8899' }],
+      joining: false,
     });
   });
 
@@ -43,13 +44,25 @@ describe('resolveNodeIdentity', () => {
     ).toThrow(/several \[peer\] peer_hosts entries .* set advertise_addr/);
   });
 
-  it('lets advertise_addr say which entry it is, and refuses one that is not listed', () => {
+  it('lets advertise_addr say which entry it is', () => {
     const peerHosts = ['127.0.0.1:8899', 'localhost:8899'];
-    expect(
-      resolveNodeIdentity({ ...base, peerHosts, advertiseAddr: 'localhost:8899' }, hosts).nodeId,
-    ).toBe('localhost:8899');
+    const identity = resolveNodeIdentity(
+      { ...base, peerHosts, advertiseAddr: 'localhost:8899' },
+      hosts,
+    );
+    expect(identity).toMatchObject({ nodeId: 'localhost:8899', joining: false });
+  });
+
+  it('makes a node whose advertise_addr is not listed a joining node of the listed cluster', () => {
+    const peerHosts = ['127.0.0.1:8899', '127.0.0.1:8900'];
+    const identity = resolveNodeIdentity(
+      { ...base, peerHosts, advertiseAddr: '127.0.0.1:8901' },
+      hosts,
+    );
+    expect(identity).toMatchObject({ nodeId: '127.0.0.1:8901', joining: true });
+    expect(identity.initialMembers.map((m) => m.id)).toEqual(peerHosts);
     expect(() =>
-      resolveNodeIdentity({ ...base, peerHosts, advertiseAddr: '10.9.9.9:8899' }, hosts),
+      resolveNodeIdentity({ ...base, peerHosts, advertiseAddr: 'bad host' }, hosts),
     ).toThrow(NodeIdentityError);
   });
 

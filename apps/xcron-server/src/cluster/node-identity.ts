@@ -11,6 +11,12 @@ export interface NodeIdentity {
   readonly httpAddress: string;
   /** The bootstrap membership: every peer_hosts entry as a voter (sorted), or this node alone. */
   readonly initialMembers: readonly { readonly id: string; readonly peerAddress: string }[];
+  /**
+   * A node added at run time: its advertise_addr is not among peer_hosts (which list the cluster
+   * it joins). It never bootstraps; it asks the leader to admit it once an operator added it
+   * (POST /v1/cluster/members).
+   */
+  readonly joining: boolean;
 }
 
 /** Why the node cannot tell which peer_hosts entry it is: an operator's fix, not a crash. */
@@ -50,10 +56,6 @@ export function resolveNodeIdentity(
       split.value.host.toLowerCase(),
       split.value.port ?? options.peerPort,
     );
-    if (peerHosts.length > 0 && !peerHosts.includes(peerAddress))
-      throw new NodeIdentityError(
-        `advertise_addr ${peerAddress} is not one of [peer] peer_hosts (${peerHosts.join(', ')})`,
-      );
   } else if (peerHosts.length === 0) {
     peerAddress = formatHostPort('127.0.0.1', options.peerPort);
   } else {
@@ -89,6 +91,7 @@ export function resolveNodeIdentity(
   return {
     nodeId,
     peerAddress,
+    joining: peerHosts.length > 0 && !peerHosts.includes(peerAddress),
     httpAddress: formatHostPort(host === '0.0.0.0' ? '127.0.0.1' : host, options.httpPort),
     initialMembers: members,
   };

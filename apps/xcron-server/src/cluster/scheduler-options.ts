@@ -24,6 +24,7 @@ export function schedulerOptionsFrom(
       peerAddress: member.peerAddress,
     })),
     ...(options.clusterSecret !== '' ? { clusterSecret: options.clusterSecret } : {}),
+    ...(identity.joining ? { joinExisting: true } : {}),
     ...(options.signingSecret !== '' ? { signingSecret: options.signingSecret } : {}),
     ...(options.allowedCallbackHosts.length > 0
       ? { allowedCallbackHosts: options.allowedCallbackHosts }

@@ -15,6 +15,8 @@ export interface DueFire {
   readonly taskId: string;
   readonly scheduledAtMs: number;
   readonly manual: boolean;
+  /** The random delay added to this fire (jitter_ms): lateness is counted from after it. */
+  readonly jitterMs?: number;
 }
 
 /** The single timer over every pending fire (a timing wheel in production). */
@@ -61,6 +63,11 @@ interface TaskPlan {
   buffered: number | undefined;
   /** Manual fires on the wire, by scheduled time. */
   manualInFlight: Set<number>;
+  /**
+   * Manual fires this leader has sent whose record has not been applied yet: the state lists them
+   * until then, and they must not go out twice.
+   */
+  manualSent: Set<number>;
   manualTimerHandles: Map<number, unknown>;
   abort: AbortController;
 }
@@ -140,8 +147,15 @@ export class FireRuntime implements StateObserver {
     const task = this.deps.state.tasks.get(taskId);
     if (task === undefined) return;
     let plan = this.plans.get(taskId);
-    if (task.status !== 'active') {
-      if (plan !== undefined) this.cancelTimers(plan);
+    // A paused task fires nothing; a completed one only its manual fires (a re-run dead letter).
+    if (
+      task.status === 'paused' ||
+      (task.status === 'completed' && task.manualFires.length === 0)
+    ) {
+      if (plan !== undefined) {
+        this.cancelTimers(plan);
+        if (task.status === 'completed' && !this.busy(plan)) this.plans.delete(taskId);
+      }
       return;
     }
     if (plan === undefined) {
@@ -151,13 +165,17 @@ export class FireRuntime implements StateObserver {
         inFlight: 0,
         buffered: undefined,
         manualInFlight: new Set(),
+        manualSent: new Set(),
         manualTimerHandles: new Map(),
         abort: new AbortController(),
       };
       this.plans.set(taskId, plan);
     }
+    // Sent manual fires leave the set once their record is applied (the state no longer lists them).
+    for (const sent of plan.manualSent)
+      if (!task.manualFires.includes(sent)) plan.manualSent.delete(sent);
     for (const scheduledAtMs of task.manualFires) {
-      if (plan.manualInFlight.has(scheduledAtMs) || plan.manualTimerHandles.has(scheduledAtMs))
+      if (plan.manualSent.has(scheduledAtMs) || plan.manualTimerHandles.has(scheduledAtMs))
         continue;
       const fire: DueFire = { taskId, scheduledAtMs, manual: true };
       plan.manualTimerHandles.set(scheduledAtMs, this.deps.timer.schedule(fire, this.deps.nowMs()));
@@ -166,11 +184,12 @@ export class FireRuntime implements StateObserver {
       this.deps.timer.cancel(plan.timerHandle);
       plan.timerHandle = undefined;
     }
+    if (task.status !== 'active') return;
     const next = this.nextUnhandled(task, plan);
     if (next === undefined) return;
-    const fire: DueFire = { taskId, scheduledAtMs: next, manual: false };
     const jitterMs =
       task.spec.jitterMs > 0 ? Math.floor(this.deps.random() * (task.spec.jitterMs + 1)) : 0;
+    const fire: DueFire = { taskId, scheduledAtMs: next, manual: false, jitterMs };
     plan.timerHandle = this.deps.timer.schedule(fire, next + jitterMs);
   }
 
@@ -191,49 +210,67 @@ export class FireRuntime implements StateObserver {
     if (!this.active) return;
     const task = this.deps.state.tasks.get(fire.taskId);
     const plan = this.plans.get(fire.taskId);
-    if (task === undefined || plan === undefined || task.status !== 'active') return;
+    if (task === undefined || plan === undefined || task.status === 'paused') return;
     if (fire.manual) {
       plan.manualTimerHandles.delete(fire.scheduledAtMs);
-      if (task.manualFires.includes(fire.scheduledAtMs)) this.send(task, plan, fire);
+      if (task.manualFires.includes(fire.scheduledAtMs) && !plan.manualSent.has(fire.scheduledAtMs))
+        this.send(task, plan, fire);
       return;
     }
     plan.timerHandle = undefined;
+    if (task.status !== 'active') return;
     const nowMs = this.deps.nowMs();
     const spec = task.spec;
+    // Lateness counts from the jittered time: the jitter is a delay the task asked for.
+    const lateMs = nowMs - fire.scheduledAtMs - (fire.jitterMs ?? 0);
+    const thresholdMs = this.deps.options.misfireThresholdMs;
     if (spec.expireAtMs !== undefined && nowMs > spec.expireAtMs) {
       this.skip(task, plan, fire.scheduledAtMs, fire.scheduledAtMs, 'expired');
-    } else if (
-      spec.schedule.kind === 'cron' &&
-      nowMs - fire.scheduledAtMs > this.deps.options.misfireThresholdMs
-    ) {
-      this.misfire(task, plan, fire.scheduledAtMs, nowMs);
+    } else if (spec.schedule.kind === 'cron' && lateMs > thresholdMs) {
+      this.misfire(task, plan, fire.scheduledAtMs, nowMs - thresholdMs);
     } else {
       this.fireScheduled(task, plan, fire);
     }
     this.plan(task.id);
   };
 
-  /** A crontab's fires from `firstMissedMs` up to now could not go out in time: apply its policy. */
-  private misfire(task: TaskRecord, plan: TaskPlan, firstMissedMs: number, nowMs: number): void {
+  /**
+   * A crontab's fires from `firstMissedMs` up to (not including) `missedUntilMs` — those more
+   * than the misfire threshold late — could not go out in time: apply its policy. Later fires, still on time, are
+   * planned as usual afterwards. Fires already recorded (out of order, by an earlier leader) are
+   * neither skipped again nor sent again.
+   */
+  private misfire(
+    task: TaskRecord,
+    plan: TaskPlan,
+    firstMissedMs: number,
+    missedUntilMs: number,
+  ): void {
     const policy = task.spec.misfire;
     const keep = policy === 'skip' ? 0 : policy === 'fire_once' ? 1 : this.deps.options.misfireMax;
     // The missed times, the last `keep` of them kept (a ring would do; `keep` is small).
     const kept: number[] = [];
+    let missed = 0;
     let lastMissed = firstMissedMs;
     for (
       let t: number | undefined = firstMissedMs, steps = 0;
-      t !== undefined && t <= nowMs && steps < MISSED_STEPS_MAX;
-      steps++
+      t !== undefined && t < missedUntilMs && steps < MISSED_STEPS_MAX;
+      steps++, t = nextFireAfter(task.spec, t)
     ) {
       lastMissed = t;
+      if (task.recordedAhead.includes(t)) continue;
+      missed++;
       if (keep > 0) {
         kept.push(t);
         if (kept.length > keep) kept.shift();
       }
-      t = nextFireAfter(task.spec, t);
     }
     const skipThrough = kept.length > 0 ? kept[0] - 1 : lastMissed;
-    if (skipThrough >= firstMissedMs) this.skip(task, plan, firstMissedMs, skipThrough, 'misfire');
+    const skipped = missed - kept.length;
+    if (skipThrough >= firstMissedMs) {
+      if (skipped > 0) this.skip(task, plan, firstMissedMs, skipThrough, 'misfire', skipped);
+      else plan.handledThroughMs = Math.max(plan.handledThroughMs, skipThrough);
+    }
     for (const scheduledAtMs of kept)
       this.fireScheduled(task, plan, { taskId: task.id, scheduledAtMs, manual: false });
   }
@@ -256,8 +293,10 @@ export class FireRuntime implements StateObserver {
   }
 
   private send(task: TaskRecord, plan: TaskPlan, fire: DueFire): void {
-    if (fire.manual) plan.manualInFlight.add(fire.scheduledAtMs);
-    else plan.inFlight++;
+    if (fire.manual) {
+      plan.manualInFlight.add(fire.scheduledAtMs);
+      plan.manualSent.add(fire.scheduledAtMs);
+    } else plan.inFlight++;
     const spec = task.spec;
     this.deps.metrics?.fireStarted?.(fire, this.deps.nowMs() - fire.scheduledAtMs);
     const request: CallbackRequest = {
@@ -316,7 +355,15 @@ export class FireRuntime implements StateObserver {
       if (!this.busy(plan)) this.plans.delete(fire.taskId);
       return;
     }
-    if (!fire.manual && plan.buffered !== undefined && plan.inFlight === 0 && this.active) {
+    // A paused task drops its held fire (resume plans from the resume time).
+    if (task.status !== 'active') plan.buffered = undefined;
+    if (
+      !fire.manual &&
+      plan.buffered !== undefined &&
+      plan.inFlight === 0 &&
+      this.active &&
+      task.status === 'active'
+    ) {
       const buffered = plan.buffered;
       plan.buffered = undefined;
       this.send(task, plan, { taskId: fire.taskId, scheduledAtMs: buffered, manual: false });
@@ -330,9 +377,11 @@ export class FireRuntime implements StateObserver {
     fromMs: number,
     throughMs: number,
     reason: SkipReason,
+    /** Scheduled fires the record covers (a range skips many). */
+    count = 1,
   ): void {
     plan.handledThroughMs = Math.max(plan.handledThroughMs, throughMs);
-    this.deps.metrics?.firesSkipped?.(reason, 1);
+    this.deps.metrics?.firesSkipped?.(reason, count);
     const record: FireRecord = {
       taskId: task.id,
       scheduledAtMs: fromMs,

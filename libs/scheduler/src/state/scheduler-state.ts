@@ -288,8 +288,10 @@ export class SchedulerState {
         task.status === 'completed' &&
         task.endedAtMs !== undefined &&
         task.endedAtMs < horizon
-      )
+      ) {
         this.tasks.delete(taskId);
+        this.observer?.taskChanged(taskId, 'deleted');
+      }
       if (key !== undefined) {
         const entry = this.idempotencyKeys.get(key);
         if (
@@ -336,11 +338,16 @@ export function firstFireAtMs(spec: TaskSpec, atMs: number): number | undefined 
   return nextFireAfter(spec, from - 1);
 }
 
-/** The next scheduled fire after `afterMs`, within the spec's end time. */
+/**
+ * The next scheduled fire after `afterMs`, within the spec's end: end_at, and for a crontab also
+ * expire_at (a fire scheduled after it could never be dispatched by it, so the schedule ends there).
+ */
 export function nextFireAfter(spec: TaskSpec, afterMs: number): number | undefined {
   const next = compileSchedule(spec.schedule).nextAfter(afterMs);
   if (next === undefined) return undefined;
   if (spec.endAtMs !== undefined && next > spec.endAtMs) return undefined;
+  if (spec.schedule.kind === 'cron' && spec.expireAtMs !== undefined && next > spec.expireAtMs)
+    return undefined;
   return next;
 }
 
