@@ -96,6 +96,11 @@ export class XcronMetrics {
     help: 'Callback attempts given up after they were sent (timeout, or aborted at shutdown): the receiver may have got them, so each is a possible duplicate.',
     registers: [this.registry],
   });
+  private readonly failoverRefires = new Counter({
+    name: 'xcron_failover_refires_total',
+    help: 'Fires a new leader sent that were due before it took over and had no record: the old leader may have delivered them already, so each is a possible duplicate. Deliveries seen twice by receivers around a failover are at most this.',
+    registers: [this.registry],
+  });
   private readonly duplicateRecords = new Counter({
     name: 'xcron_duplicate_fire_records_total',
     help: 'Fire records applied for a fire that already had one: a fire delivered twice around a failover. Every replica counts the same records (do not sum over nodes); counted again when the journal is replayed at start-up.',
@@ -121,6 +126,7 @@ export class XcronMetrics {
           status: result.status,
         }),
       firesSkipped: (reason, count) => this.skips.inc({ reason }, count),
+      refireAfterFailover: () => this.failoverRefires.inc(),
     },
     dispatcher: {
       onAttempt: (info) => {

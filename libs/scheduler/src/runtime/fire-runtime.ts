@@ -37,6 +37,8 @@ export interface FireRuntimeMetrics {
   fireStarted?(fire: DueFire, latenessMs: number): void;
   fireFinished?(fire: DueFire, result: DeliveryResult): void;
   firesSkipped?(reason: SkipReason, count: number): void;
+  /** A fire due before this node took the lead, without a record: a possible duplicate. */
+  refireAfterFailover?(fire: DueFire): void;
 }
 
 export interface FireRuntimeDeps {
@@ -85,6 +87,8 @@ const MISSED_STEPS_MAX = 100_000;
 export class FireRuntime implements StateObserver {
   private readonly plans = new Map<string, TaskPlan>();
   private active = false;
+  /** When this node (last) took the lead: fires due before it may have gone out from the old leader. */
+  private leadingSinceMs = 0;
 
   constructor(private readonly deps: FireRuntimeDeps) {}
 
@@ -96,6 +100,7 @@ export class FireRuntime implements StateObserver {
   start(): void {
     if (this.active) return;
     this.active = true;
+    this.leadingSinceMs = this.deps.nowMs();
     for (const taskId of this.deps.state.tasks.keys()) this.plan(taskId);
   }
 
@@ -297,6 +302,8 @@ export class FireRuntime implements StateObserver {
       plan.manualInFlight.add(fire.scheduledAtMs);
       plan.manualSent.add(fire.scheduledAtMs);
     } else plan.inFlight++;
+    if (!fire.manual && fire.scheduledAtMs + (fire.jitterMs ?? 0) < this.leadingSinceMs)
+      this.deps.metrics?.refireAfterFailover?.(fire);
     const spec = task.spec;
     this.deps.metrics?.fireStarted?.(fire, this.deps.nowMs() - fire.scheduledAtMs);
     const request: CallbackRequest = {
