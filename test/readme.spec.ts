@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { renderSeedCodeTable } from '../apps/xcron-server/src/api/api.codes';
 import { renderConfigTable } from '../apps/xcron-server/src/config/config.docs';
 
 /** README is for a new user and must stay true: its configuration table is the schema's. */
@@ -12,6 +13,14 @@ describe('README', () => {
     expect(start).toBeGreaterThan(0);
     const table = readme.slice(readme.indexOf('\n', start) + 1, end).trim();
     expect(table).toBe(renderConfigTable().trim());
+  });
+
+  it('lists exactly the result codes the API answers', () => {
+    const start = readme.indexOf('<!-- code-table:start');
+    const end = readme.indexOf('<!-- code-table:end -->');
+    expect(start).toBeGreaterThan(0);
+    const table = readme.slice(readme.indexOf('\n', start) + 1, end).trim();
+    expect(table).toBe(renderSeedCodeTable().trim());
   });
 
   it('names only npm scripts that exist', () => {
