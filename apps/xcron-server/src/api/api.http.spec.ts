@@ -103,6 +103,21 @@ describe('HTTP API', () => {
       ['a one-shot in milliseconds', seedTask({ format: String(NOW_MS + 60_000) }), 1001],
       ['a missing callback URL', seedTask({ callback: { body: {} } }), 1003],
       ['a non-http(s) callback URL', seedTask({ callback: { url: 'ftp://cb.test/x' } }), 1003],
+      [
+        'a callback URL with credentials',
+        seedTask({ callback: { url: 'http://u:p@cb.test/x' } }),
+        1003,
+      ],
+      [
+        'a reserved callback header',
+        seedTask({ callback: { url: 'http://cb.test/x', headers: { 'User-Agent': 'me' } } }),
+        1000,
+      ],
+      [
+        'a callback header value that is not a string',
+        seedTask({ callback: { url: 'http://cb.test/x', headers: { 'X-A': 1 } } }),
+        1000,
+      ],
       ['an empty crontab', seedTask({ type: 1, format: '' }), 1010],
       ['a crontab with 4 fields', seedTask({ type: 1, format: '* * * *' }), 1010],
       ['a crontab with 7 fields', seedTask({ type: 1, format: '* * * * * * *' }), 1010],
@@ -251,6 +266,17 @@ describe('HTTP API', () => {
       ['a bad crontab', v1Task({ run_at_ms: undefined, cron: 'every minute' }), 1010],
       ['a bad zone', v1Task({ run_at_ms: undefined, cron: '@daily', timezone: 'Nowhere' }), 1070],
       ['a bad callback URL', v1Task({ callback: { url: 'mailto:a@b' } }), 1003],
+      ['a callback URL with credentials', v1Task({ callback: { url: 'https://u@cb.test' } }), 1003],
+      [
+        'a callback header with a line break',
+        v1Task({ callback: { url: 'http://cb.test/x', headers: { 'X-A': 'a\r\nb: c' } } }),
+        1000,
+      ],
+      [
+        'an X-Xcron-* callback header',
+        v1Task({ callback: { url: 'http://cb.test/x', headers: { 'X-Xcron-Task-Id': '1' } } }),
+        1000,
+      ],
     ])('answers %s with 400 and code %d', async (_case, payload, code) => {
       const { status, body } = await post('/v1/tasks', payload);
       expect(status).toBe(400);

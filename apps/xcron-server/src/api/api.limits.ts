@@ -13,11 +13,8 @@ export const DURATION_MS_MAX = 2_147_483_647;
 export const RETRY_MAX_ATTEMPTS_MAX = 1000;
 export const NAME_CHARS_MAX = 200;
 export const IDEMPOTENCY_KEY_CHARS_MAX = 200;
-export const CALLBACK_URL_CHARS_MAX = 2048;
 export const CRON_EXPRESSION_CHARS_MAX = 256;
 export const TIMEZONE_CHARS_MAX = 64;
-export const CALLBACK_HEADERS_COUNT_MAX = 32;
-export const CALLBACK_HEADER_VALUE_CHARS_MAX = 4096;
 /** Opaque pagination cursors are short; a longer one is not ours. */
 export const CURSOR_CHARS_MAX = 512;
 

@@ -1,7 +1,6 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Query, UseGuards } from '@nestjs/common';
 import { SCHEDULER_API, type SchedulerApi } from '@xcron/scheduler/scheduler-api';
 import { ApiAuthGuard } from './api-auth.guard';
-import { API_OPTIONS, type ResolvedApiOptions } from './api.options';
 import { unwrap } from './controller-helpers';
 import { newRequestId, success, type Envelope } from './envelope';
 import {
@@ -18,16 +17,13 @@ import { presentSeedTask } from './present/presenters';
 @Controller('xcron')
 @UseGuards(ApiAuthGuard)
 export class SeedController {
-  constructor(
-    @Inject(SCHEDULER_API) private readonly scheduler: SchedulerApi,
-    @Inject(API_OPTIONS) private readonly options: ResolvedApiOptions,
-  ) {}
+  constructor(@Inject(SCHEDULER_API) private readonly scheduler: SchedulerApi) {}
 
   /** `{type, format, callback, …}` → `{uuid, code: 0, message: "success", data: {task_id}}`. */
   @Post('createTask')
   @HttpCode(200)
   async createTask(@Body() body: unknown): Promise<Envelope> {
-    const input = unwrap(parseSeedCreateTask(body, { allowList: this.options.callbackHosts }));
+    const input = unwrap(parseSeedCreateTask(body));
     const { task } = await this.scheduler.createTask(input);
     return success({ task_id: task.id });
   }

@@ -46,7 +46,7 @@ export class V1TasksController {
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Envelope> {
-    const input = unwrap(parseV1CreateTask(body, { allowList: this.options.callbackHosts }));
+    const input = unwrap(parseV1CreateTask(body));
     const { task, created } = await this.scheduler.createTask(input);
     reply.status(created ? 201 : 200);
     return success(presentTask(task));
@@ -58,12 +58,7 @@ export class V1TasksController {
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Envelope> {
-    const inputs = unwrap(
-      parseV1Batch(body, {
-        allowList: this.options.callbackHosts,
-        tasksMax: this.options.batchTasksMax,
-      }),
-    );
+    const inputs = unwrap(parseV1Batch(body, { tasksMax: this.options.batchTasksMax }));
     const results = await this.scheduler.createTasks(inputs);
     let anyCreated = false;
     const tasks = results.map(({ task, created }) => {
@@ -98,7 +93,7 @@ export class V1TasksController {
   @Patch('tasks/:id')
   async update(@Param('id') rawId: string, @Body() body: unknown): Promise<Envelope> {
     const id = pathTaskId(rawId);
-    const patch = unwrap(parseV1PatchTask(body, { allowList: this.options.callbackHosts }));
+    const patch = unwrap(parseV1PatchTask(body));
     return success(presentTask(await this.scheduler.updateTask(id, patch)));
   }
 

@@ -6,7 +6,6 @@
 import type { ScheduleSpec, TaskSpecInput } from '@xcron/scheduler/task/task.model';
 import { InvalidTaskError } from '@xcron/scheduler/task/task.errors';
 import { CRON_EXPRESSION_CHARS_MAX, TIMEZONE_CHARS_MAX } from '../api.limits';
-import type { CallbackHostAllowList } from '../api.options';
 import { invalidRequest } from '../api.error';
 import { parseCallback } from './callback';
 import {
@@ -23,11 +22,6 @@ import { unixSecondsToMs } from './times';
 /** The seed's task types, as the seed README numbers them (the original Go code had them swapped). */
 export const SEED_TYPE_CRONTAB = 1;
 export const SEED_TYPE_ONE_SHOT = 2;
-
-export interface TaskParseOptions {
-  /** Callback hosts allowed; undefined = any. */
-  readonly allowList: CallbackHostAllowList | undefined;
-}
 
 type MutableInput = CommonTaskOptions & {
   schedule?: ScheduleSpec;
@@ -80,14 +74,11 @@ function parseSeedSchedule(body: JsonObject): ScheduleSpec {
     : { kind: 'cron', expression: format, timezone };
 }
 
-function buildSeedTask(body: unknown, options: TaskParseOptions): TaskSpecInput {
+function buildSeedTask(body: unknown): TaskSpecInput {
   const object = expectObject(body, undefined);
   const input: MutableInput = {};
   input.schedule = parseSeedSchedule(object);
-  input.callback = parseCallback(object.callback, 'callback', {
-    allowList: options.allowList,
-    strict: false,
-  });
+  input.callback = parseCallback(object.callback, 'callback', { strict: false });
   readCommonOptions(object, '', false, input);
   if (object.start_at !== undefined) input.startAtMs = unixSecondsToMs(object.start_at, 'start_at');
   if (object.end_at !== undefined) input.endAtMs = unixSecondsToMs(object.end_at, 'end_at');
@@ -100,11 +91,8 @@ function buildSeedTask(body: unknown, options: TaskParseOptions): TaskSpecInput 
  * POST /xcron/createTask: `{type: 1 | 2, format, callback: {url, body?, headers?}, …options}`;
  * times in unix seconds (`format` of a one-shot, `start_at`, `end_at`, `expire_at`).
  */
-export function parseSeedCreateTask(
-  body: unknown,
-  options: TaskParseOptions,
-): TaskSpecInput | InvalidTaskError {
-  return catchInvalid(() => buildSeedTask(body, options));
+export function parseSeedCreateTask(body: unknown): TaskSpecInput | InvalidTaskError {
+  return catchInvalid(() => buildSeedTask(body));
 }
 
 /** POST /xcron/deleteTask `{task_id}` → the task id. */

@@ -13,7 +13,6 @@ import {
   parseV1PatchTask,
 } from './v1.parser';
 
-const open = { allowList: undefined };
 const RUN_AT_MS = 1_900_000_000_123;
 const base = { run_at_ms: RUN_AT_MS, callback: { url: 'https://cb.test/h', body: { a: 1 } } };
 
@@ -24,40 +23,37 @@ function refused(result: unknown): [string, string | undefined] {
 
 describe('parseV1CreateTask', () => {
   it('reads a one-shot in unix ms or RFC 3339', () => {
-    expect(parseV1CreateTask(base, open)).toEqual({
+    expect(parseV1CreateTask(base)).toEqual({
       schedule: { kind: 'once', runAtMs: RUN_AT_MS },
       callback: base.callback,
     });
     const rfc = { ...base, run_at_ms: undefined, run_at: '2030-03-17T17:46:40.123Z' };
-    expect(parseV1CreateTask(rfc, open)).toMatchObject({
+    expect(parseV1CreateTask(rfc)).toMatchObject({
       schedule: { kind: 'once', runAtMs: Date.UTC(2030, 2, 17, 17, 46, 40, 123) },
     });
     const offset = { ...rfc, run_at: '2030-03-17T18:46:40.123456+01:00' };
-    expect(parseV1CreateTask(offset, open)).toMatchObject({
+    expect(parseV1CreateTask(offset)).toMatchObject({
       schedule: { runAtMs: Date.UTC(2030, 2, 17, 17, 46, 40, 123) },
     });
   });
 
   it('reads a crontab with every optional field', () => {
     expect(
-      parseV1CreateTask(
-        {
-          cron: '0 1 * * *',
-          timezone: 'Asia/Tokyo',
-          callback: { url: 'http://cb.test', body: null, headers: { 'X-A': 'b' } },
-          name: 'n',
-          timeout_ms: 1,
-          retry: { max_attempts: 1 },
-          start_at: '2030-01-01T00:00:00Z',
-          end_at_ms: 1_950_000_000_000,
-          expire_at_ms: 1_960_000_000_000,
-          jitter_ms: 0,
-          overlap: 'buffer_one',
-          misfire: 'skip',
-          idempotency_key: 'order-7',
-        },
-        open,
-      ),
+      parseV1CreateTask({
+        cron: '0 1 * * *',
+        timezone: 'Asia/Tokyo',
+        callback: { url: 'http://cb.test', body: null, headers: { 'X-A': 'b' } },
+        name: 'n',
+        timeout_ms: 1,
+        retry: { max_attempts: 1 },
+        start_at: '2030-01-01T00:00:00Z',
+        end_at_ms: 1_950_000_000_000,
+        expire_at_ms: 1_960_000_000_000,
+        jitter_ms: 0,
+        overlap: 'buffer_one',
+        misfire: 'skip',
+        idempotency_key: 'order-7',
+      }),
     ).toEqual({
       schedule: { kind: 'cron', expression: '0 1 * * *', timezone: 'Asia/Tokyo' },
       callback: { url: 'http://cb.test', body: null, headers: { 'X-A': 'b' } },
@@ -150,37 +146,34 @@ describe('parseV1CreateTask', () => {
       'callback.url',
     ],
   ])('refuses %s', (_case, body, reason, field) => {
-    expect(refused(parseV1CreateTask(body, open))).toEqual([reason, field]);
+    expect(refused(parseV1CreateTask(body))).toEqual([reason, field]);
   });
 });
 
 describe('parseV1PatchTask', () => {
   it('reads the fields given, and only those', () => {
-    expect(parseV1PatchTask({ cron: '@hourly', overlap: 'skip' }, open)).toEqual({
+    expect(parseV1PatchTask({ cron: '@hourly', overlap: 'skip' })).toEqual({
       schedule: { kind: 'cron', expression: '@hourly' },
       overlap: 'skip',
     });
-    expect(parseV1PatchTask({ retry: { max_backoff_ms: 5 } }, open)).toEqual({
+    expect(parseV1PatchTask({ retry: { max_backoff_ms: 5 } })).toEqual({
       retry: { maxBackoffMs: 5 },
     });
   });
 
   it('refuses idempotency_key, unknown fields and an empty patch', () => {
-    expect(refused(parseV1PatchTask({ idempotency_key: 'x' }, open))).toEqual([
+    expect(refused(parseV1PatchTask({ idempotency_key: 'x' }))).toEqual([
       'request_invalid',
       'idempotency_key',
     ]);
-    expect(refused(parseV1PatchTask({ status: 'paused' }, open))).toEqual([
-      'request_invalid',
-      'status',
-    ]);
-    expect(refused(parseV1PatchTask({}, open))[0]).toBe('request_invalid');
-    expect(refused(parseV1PatchTask([], open))[0]).toBe('request_invalid');
+    expect(refused(parseV1PatchTask({ status: 'paused' }))).toEqual(['request_invalid', 'status']);
+    expect(refused(parseV1PatchTask({}))[0]).toBe('request_invalid');
+    expect(refused(parseV1PatchTask([]))[0]).toBe('request_invalid');
   });
 });
 
 describe('parseV1Batch', () => {
-  const options = { allowList: undefined, tasksMax: 3 };
+  const options = { tasksMax: 3 };
 
   it('reads every task', () => {
     const result = parseV1Batch(

@@ -31,7 +31,6 @@ import {
   refuseUnknownFields,
   type JsonObject,
 } from './json-fields';
-import type { TaskParseOptions } from './seed.parser';
 import { readCommonOptions, type CommonTaskOptions } from './task-options';
 import { rfc3339ToMs, unixMs } from './times';
 
@@ -101,19 +100,11 @@ function readSchedule(object: JsonObject, prefix: string): ScheduleSpec | undefi
     : { kind: 'cron', expression: cron, timezone };
 }
 
-function readTaskFields(
-  object: JsonObject,
-  prefix: string,
-  options: TaskParseOptions,
-  out: MutableTask,
-): void {
+function readTaskFields(object: JsonObject, prefix: string, out: MutableTask): void {
   const schedule = readSchedule(object, prefix);
   if (schedule !== undefined) out.schedule = schedule;
   if (object.callback !== undefined)
-    out.callback = parseCallback(object.callback, `${prefix}callback`, {
-      allowList: options.allowList,
-      strict: true,
-    });
+    out.callback = parseCallback(object.callback, `${prefix}callback`, { strict: true });
   readCommonOptions(object, prefix, true, out);
   const startAtMs = readTime(object, 'start_at', prefix);
   if (startAtMs !== undefined) out.startAtMs = startAtMs;
@@ -123,11 +114,11 @@ function readTaskFields(
   if (expireAtMs !== undefined) out.expireAtMs = expireAtMs;
 }
 
-function buildTask(value: unknown, prefix: string, options: TaskParseOptions): TaskSpecInput {
+function buildTask(value: unknown, prefix: string): TaskSpecInput {
   const object = expectObject(value, prefix === '' ? undefined : prefix.slice(0, -1));
   refuseUnknownFields(object, CREATE_FIELDS, prefix);
   const task: MutableTask = {};
-  readTaskFields(object, prefix, options, task);
+  readTaskFields(object, prefix, task);
   if (task.schedule === undefined)
     throw invalidRequest(
       `${prefix}cron`,
@@ -135,33 +126,24 @@ function buildTask(value: unknown, prefix: string, options: TaskParseOptions): T
     );
   // A missing callback is a callback URL error (1003), as on the seed route.
   if (task.callback === undefined)
-    task.callback = parseCallback(undefined, `${prefix}callback`, {
-      allowList: undefined,
-      strict: true,
-    });
+    task.callback = parseCallback(undefined, `${prefix}callback`, { strict: true });
   return task as TaskSpecInput;
 }
 
 /** POST /v1/tasks. */
-export function parseV1CreateTask(
-  body: unknown,
-  options: TaskParseOptions,
-): TaskSpecInput | InvalidTaskError {
-  return catchInvalid(() => buildTask(body, '', options));
+export function parseV1CreateTask(body: unknown): TaskSpecInput | InvalidTaskError {
+  return catchInvalid(() => buildTask(body, ''));
 }
 
 /** PATCH /v1/tasks/:id: the create fields but `idempotency_key`, all optional, at least one. */
-export function parseV1PatchTask(
-  body: unknown,
-  options: TaskParseOptions,
-): TaskPatch | InvalidTaskError {
+export function parseV1PatchTask(body: unknown): TaskPatch | InvalidTaskError {
   return catchInvalid(() => {
     const object = expectObject(body, undefined);
     if ('idempotency_key' in object)
       throw invalidRequest('idempotency_key', 'idempotency_key cannot be changed');
     refuseUnknownFields(object, PATCH_FIELDS, '');
     const patch: MutableTask = {};
-    readTaskFields(object, '', options, patch);
+    readTaskFields(object, '', patch);
     if (Object.keys(patch).length === 0)
       throw invalidRequest(undefined, 'the patch changes nothing');
     return patch as TaskPatch;
@@ -174,7 +156,7 @@ export function parseV1PatchTask(
  */
 export function parseV1Batch(
   body: unknown,
-  options: TaskParseOptions & { readonly tasksMax: number },
+  options: { readonly tasksMax: number },
 ): TaskSpecInput[] | InvalidTaskError | ApiError {
   return catchInvalid(() => {
     const object = expectObject(body, undefined);
@@ -190,7 +172,7 @@ export function parseV1Batch(
       );
     const inputs: TaskSpecInput[] = new Array(tasks.length);
     for (let index = 0; index < tasks.length; index++)
-      inputs[index] = buildTask(tasks[index], `tasks[${index}].`, options);
+      inputs[index] = buildTask(tasks[index], `tasks[${index}].`);
     return inputs;
   });
 }
