@@ -1,4 +1,4 @@
-import type { ExecutionStatus, SkipReason, TaskSpec } from '../task/task.model';
+import type { ExecutionView, TaskSpec } from '../task/task.model';
 
 /**
  * The commands of the replicated log: every change of the scheduler's state is one of these, and
@@ -33,20 +33,9 @@ export interface CreateTasksCommand {
 }
 
 /** What happened to one fire (ExecutionRecorded), or to a run of skipped fires. */
-export interface FireRecord {
-  readonly taskId: string;
-  readonly scheduledAtMs: number;
-  readonly status: ExecutionStatus;
-  readonly httpStatus?: number;
-  readonly attempts: number;
-  readonly durationMs: number;
-  readonly node: string;
-  readonly finishedAtMs: number;
-  readonly error?: string;
-  readonly manual?: boolean;
+export interface FireRecord extends ExecutionView {
   /** A skip covers every scheduled fire from scheduledAtMs through this time. */
   readonly skipThroughMs?: number;
-  readonly skipReason?: SkipReason;
 }
 
 /** Why a write was refused by apply (the same on every replica). */

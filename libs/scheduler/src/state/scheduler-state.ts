@@ -234,19 +234,7 @@ export class SchedulerState {
   }
 
   private addExecution(task: TaskRecord, record: FireRecord): void {
-    const execution: ExecutionView = {
-      taskId: record.taskId,
-      scheduledAtMs: record.scheduledAtMs,
-      status: record.status,
-      ...(record.httpStatus !== undefined ? { httpStatus: record.httpStatus } : {}),
-      attempts: record.attempts,
-      durationMs: record.durationMs,
-      node: record.node,
-      finishedAtMs: record.finishedAtMs,
-      ...(record.error !== undefined ? { error: record.error } : {}),
-      ...(record.skipReason !== undefined ? { skipReason: record.skipReason } : {}),
-      ...(record.manual ? { manual: true } : {}),
-    };
+    const { skipThroughMs: _skipThroughMs, ...execution } = record;
     task.history.push(execution);
     if (task.history.length > EXECUTION_HISTORY_PER_TASK) task.history.shift();
     if (record.status !== 'skipped' && record.status !== 'expired') task.runCount += 1;
