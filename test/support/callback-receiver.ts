@@ -1,4 +1,10 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** One callback as the receiver got it. */
@@ -22,8 +28,9 @@ export class CallbackReceiver {
   private constructor(private readonly server: Server) {}
 
   static async start(): Promise<CallbackReceiver> {
-    let receiver: CallbackReceiver | undefined;
-    const server = createServer((request, response) => {
+    const server = createServer();
+    const receiver = new CallbackReceiver(server);
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
@@ -33,13 +40,12 @@ export class CallbackReceiver {
           body: Buffer.concat(chunks).toString('utf8'),
           arrivedAtMs: Date.now(),
         };
-        receiver?.record(callback);
-        response.statusCode = receiver?.statusFor(callback) ?? 200;
+        receiver.record(callback);
+        response.statusCode = receiver.statusFor(callback);
         response.end('ok');
       });
     });
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    receiver = new CallbackReceiver(server);
     return receiver;
   }
 

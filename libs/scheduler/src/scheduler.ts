@@ -149,11 +149,13 @@ export class Scheduler implements SchedulerApi {
       random,
       ...(options.metrics?.dispatcher !== undefined ? { metrics: options.metrics.dispatcher } : {}),
     });
-    let node: RaftNode | undefined;
+    // The runtime and the Raft node need each other: the records go through the node, whose
+    // start applies entries that the runtime observes. Late-bound through this holder.
+    const late: { node?: RaftNode; runtime?: FireRuntime } = {};
     const propose = async (command: SchedulerCommand): Promise<CommandResult> => {
-      if (node === undefined) throw new ClusterUnavailableError('the node is starting');
+      if (late.node === undefined) throw new ClusterUnavailableError('the node is starting');
       return decodeResult(
-        await node.propose(
+        await late.node.propose(
           encodeCommand(command),
           options.proposalTimeoutMs ?? DEFAULTS.proposalTimeoutMs,
         ),
@@ -168,12 +170,11 @@ export class Scheduler implements SchedulerApi {
           `${records.length} fire record(s) could not be committed (${String(error)}); the next leader fires them again`,
         ),
     );
-    let runtime: FireRuntime | undefined;
-    const timer = new WheelFireTimer((fire) => runtime?.onDue(fire), {
+    const timer = new WheelFireTimer((fire) => late.runtime?.onDue(fire), {
       ...realClock,
       nowMs,
     });
-    runtime = new FireRuntime({
+    const fireRuntime = new FireRuntime({
       state: stateMachine.state,
       nodeId: options.nodeId,
       timer,
@@ -188,13 +189,13 @@ export class Scheduler implements SchedulerApi {
       ...(options.metrics?.runtime !== undefined ? { metrics: options.metrics.runtime } : {}),
       logger: options.logger,
     });
-    const fireRuntime = runtime;
+    late.runtime = fireRuntime;
     stateMachine.state.observer = {
       taskChanged: (taskId, change) => fireRuntime.taskChanged(taskId, change),
       duplicateRecorded: () => options.metrics?.duplicateRecorded?.(),
     };
     stateMachine.onReset = () => fireRuntime.replanAll();
-    node = await RaftNode.start({
+    const node = await RaftNode.start({
       id: options.nodeId,
       dataDir: join(options.dataDir, 'raft'),
       listenHost: options.peerListenHost,
@@ -214,6 +215,7 @@ export class Scheduler implements SchedulerApi {
       },
       random,
     });
+    late.node = node;
     const scheduler = new Scheduler(
       options,
       node,

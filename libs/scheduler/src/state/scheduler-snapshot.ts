@@ -71,7 +71,9 @@ export async function readSnapshotLines(
     try {
       line = JSON.parse(text) as SnapshotLine;
     } catch (error) {
-      throw new Error(`scheduler snapshot line ${lineNumber} is not JSON: ${String(error)}`);
+      throw new Error(`scheduler snapshot line ${lineNumber} is not JSON: ${String(error)}`, {
+        cause: error,
+      });
     }
     if (header === undefined) {
       if (line.k !== 'h' || line.format !== SNAPSHOT_FORMAT)

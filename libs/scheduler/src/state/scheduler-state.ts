@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { compileSchedule } from '../schedule';
-import type { ExecutionView, TaskSpec } from '../task/task.model';
+import type { TaskSpec } from '../task/task.model';
 import type {
   CommandRefusal,
   CommandResult,
