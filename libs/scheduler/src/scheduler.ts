@@ -519,14 +519,22 @@ export class Scheduler implements SchedulerApi {
     };
   }
 
+  /**
+   * Proposes a command and resolves with apply's result. On the leader the entry is applied here
+   * before propose resolves; a follower forwarded it, so it waits (ReadIndex) until its own state
+   * holds the write too — the answer then shows the task as the write left it.
+   */
   private async write(command: SchedulerCommand): Promise<CommandResult> {
     try {
-      return decodeResult(
+      const leader = this.node.clusterInfo().role === 'leader';
+      const result = decodeResult(
         await this.node.propose(
           encodeCommand(command),
           this.options.proposalTimeoutMs ?? DEFAULTS.proposalTimeoutMs,
         ),
       );
+      if (!leader) await this.node.readBarrier(this.options.proposalTimeoutMs);
+      return result;
     } catch (error) {
       throw this.unavailable(error);
     }
