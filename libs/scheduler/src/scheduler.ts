@@ -462,7 +462,9 @@ export class Scheduler implements SchedulerApi {
   isReady(): boolean {
     if (this.stopped) return false;
     const info = this.node.clusterInfo();
-    return info.leaderId !== '' && !info.joining && this.stateMachine.appliedIndex > 0;
+    if (info.leaderId === '' || info.joining || this.stateMachine.appliedIndex === 0) return false;
+    // The leader is ready once it fires: its state is current and every task is planned.
+    return info.role !== 'leader' || this.runtime.ready;
   }
 
   /** Whether this node currently dispatches (it leads and its state is current). */

@@ -74,6 +74,8 @@ interface TaskPlan {
   abort: AbortController;
 }
 
+/** Tasks planned per turn of the event loop when a whole state is planned (see planEveryTask). */
+const PLAN_SLICE_TASKS = 10_000;
 /** Bound on stepping through missed crontab times (≈ 1 s of CPU at worst). */
 const MISSED_STEPS_MAX = 100_000;
 
@@ -89,6 +91,9 @@ export class FireRuntime implements StateObserver {
   private active = false;
   /** When this node (last) took the lead: fires due before it may have gone out from the old leader. */
   private leadingSinceMs = 0;
+  /** Bumped by each planEveryTask, so that an older pass stops when a newer one starts. */
+  private planEpoch = 0;
+  private planned = false;
 
   constructor(private readonly deps: FireRuntimeDeps) {}
 
@@ -96,12 +101,41 @@ export class FireRuntime implements StateObserver {
     return this.active;
   }
 
+  /** Leading, and every task of the state has been planned (see planEveryTask). */
+  get ready(): boolean {
+    return this.active && this.planned;
+  }
+
   /** This node leads (and its state is current): plan every task. */
   start(): void {
     if (this.active) return;
     this.active = true;
     this.leadingSinceMs = this.deps.nowMs();
-    for (const taskId of this.deps.state.tasks.keys()) this.plan(taskId);
+    this.planEveryTask();
+  }
+
+  /**
+   * Plans every task of the state: PLAN_SLICE_TASKS at once, then a turn of the event loop, so a
+   * new leader with a million tasks keeps answering (and firing what it planned first) meanwhile.
+   * A task that changes in between is planned by its change; planning twice is harmless.
+   */
+  private planEveryTask(): void {
+    const epoch = ++this.planEpoch;
+    this.planned = false;
+    const taskIds = this.deps.state.tasks.keys();
+    const slice = (): void => {
+      if (!this.active || epoch !== this.planEpoch) return;
+      for (let count = 0; count < PLAN_SLICE_TASKS; count++) {
+        const next = taskIds.next();
+        if (next.done) {
+          this.planned = true;
+          return;
+        }
+        this.plan(next.value);
+      }
+      setImmediate(slice);
+    };
+    slice();
   }
 
   /** Leadership lost: nothing more is handed out here. Fires on the wire finish and are recorded. */
@@ -124,7 +158,7 @@ export class FireRuntime implements StateObserver {
       plan.timerHandle = undefined;
       plan.manualTimerHandles.clear();
     }
-    for (const taskId of this.deps.state.tasks.keys()) this.plan(taskId);
+    this.planEveryTask();
   }
 
   taskChanged(taskId: string, change: TaskChange): void {
