@@ -981,7 +981,10 @@ export class RaftNode {
       if (!this.stopped)
         void this.onApplyChain(() => this.snapshotIfDue()).catch((error) => this.fail(error));
     });
-    return data instanceof Uint8Array ? undefined : this.snapshotting;
+    // Bytes, or a stream over a frozen view, do not depend on what is applied next.
+    return data instanceof Uint8Array || this.options.stateMachine.snapshotIsIsolated
+      ? undefined
+      : this.snapshotting;
   }
 
   private async writeSnapshot(

@@ -70,16 +70,26 @@ export class SchedulerStateMachine implements StateMachine {
     return results;
   }
 
+  /** The snapshot is read from a copy-on-write view: applies go on while it is written. */
+  readonly snapshotIsIsolated = true;
+
   snapshot(): AsyncIterable<Uint8Array> {
-    const header = { appliedIndex: this.appliedIndex, latestAtMs: this.state.latestAtMs };
+    const state = this.state;
+    const view = state.beginView();
+    const header = { appliedIndex: this.appliedIndex, latestAtMs: view.latestAtMs };
     const previous = this.lastSnapshotIndex;
     this.lastSnapshotIndex = this.appliedIndex;
-    const lines = writeSnapshotLines(header, this.state.tasks.values(), this.state.idempotencyKeys);
+    const lines = writeSnapshotLines(header, view.tasks(), view.keys());
     const trimJournal = (): Promise<void> => this.trimJournal(previous);
     return (async function* () {
-      // The node takes one snapshot at a time, so the previous file is durable: the journal before it can go.
-      await trimJournal();
-      yield* lines;
+      try {
+        // The node takes one snapshot at a time, so the previous file is durable: the journal
+        // before it can go.
+        await trimJournal();
+        yield* lines;
+      } finally {
+        state.endView();
+      }
     })();
   }
 

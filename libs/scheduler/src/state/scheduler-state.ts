@@ -14,6 +14,21 @@ import { EXECUTION_HISTORY_PER_TASK, type TaskRecord } from './task-record';
 /** How long an ended task (deleted or completed) keeps its idempotency key, and a completed task stays queryable. */
 export const ENDED_TASK_RETENTION_MS = 24 * 60 * 60 * 1000;
 
+/** A snapshot's frozen view of the state (SchedulerState.beginView). */
+export interface SnapshotView {
+  readonly latestAtMs: number;
+  tasks(): Iterable<TaskRecord>;
+  keys(): Iterable<[string, IdempotencyEntry]>;
+}
+
+interface FrozenView {
+  readonly taskIds: string[];
+  readonly keys: string[];
+  /** Tasks and keys as they were at beginView, copied before a command changed them. */
+  readonly frozenTasks: Map<string, TaskRecord>;
+  readonly frozenKeys: Map<string, IdempotencyEntry>;
+}
+
 /** What changed for a task, for the node's fire runtime (which re-plans that task). */
 export type TaskChange =
   'created' | 'updated' | 'deleted' | 'paused' | 'resumed' | 'recorded' | 'run';
@@ -45,6 +60,8 @@ export class SchedulerState {
     readonly key?: string;
   }[] = [];
   private endedQueueHead = 0;
+  /** The frozen view a snapshot is being read from, if any (see beginView). */
+  private view: FrozenView | undefined;
   /** Highest `atMs` of any command applied: the state's notion of "now", for retention only. */
   latestAtMs = 0;
   observer: StateObserver | undefined;
@@ -193,6 +210,7 @@ export class SchedulerState {
   private record(record: FireRecord): void {
     const task = this.tasks.get(record.taskId);
     if (task === undefined) return; // deleted meanwhile: nothing to keep
+    this.touchTask(record.taskId);
     if (record.manual) {
       const at = task.manualFires.indexOf(record.scheduledAtMs);
       if (at >= 0) task.manualFires.splice(at, 1);
@@ -250,13 +268,17 @@ export class SchedulerState {
     const key = task.spec.idempotencyKey;
     if (key !== undefined) {
       const entry = this.idempotencyKeys.get(key);
-      if (entry !== undefined && entry.taskId === task.id) entry.endedAtMs = atMs;
+      if (entry !== undefined && entry.taskId === task.id) {
+        this.touchKey(key);
+        entry.endedAtMs = atMs;
+      }
     }
   }
 
   private endKey(key: string, atMs: number): void {
     const entry = this.idempotencyKeys.get(key);
     if (entry === undefined) return;
+    this.touchKey(key);
     entry.endedAtMs = atMs;
     this.endedQueue.push({ atMs, taskId: entry.taskId, key });
   }
@@ -277,6 +299,7 @@ export class SchedulerState {
         task.endedAtMs !== undefined &&
         task.endedAtMs < horizon
       ) {
+        this.touchTask(taskId);
         this.tasks.delete(taskId);
         this.observer?.taskChanged(taskId, 'deleted');
       }
@@ -288,7 +311,8 @@ export class SchedulerState {
           entry.endedAtMs !== undefined &&
           entry.endedAtMs < horizon
         )
-          this.idempotencyKeys.delete(key);
+          this.touchKey(key);
+        this.idempotencyKeys.delete(key);
       }
     }
     if (this.endedQueueHead > 1024 && this.endedQueueHead * 2 > this.endedQueue.length) {
@@ -314,7 +338,64 @@ export class SchedulerState {
 
   private withTask(taskId: string, then: (task: TaskRecord) => CommandResult): CommandResult {
     const task = this.tasks.get(taskId);
-    return task === undefined ? { error: 'not_found', taskId } : then(task);
+    if (task === undefined) return { error: 'not_found', taskId };
+    this.touchTask(taskId);
+    return then(task);
+  }
+
+  // ---- snapshot views (copy-on-write) -------------------------------------------------------
+
+  /**
+   * Freezes the state as it is now for a snapshot that is read while applies go on: the ids are
+   * listed now, and a task or key that a later command changes or removes is first copied into
+   * the view (copy-on-write), so the view always shows it as it was here. One view at a time;
+   * end it with endView().
+   */
+  beginView(): SnapshotView {
+    // An open view belongs to a snapshot whose stream was abandoned (one is taken at a time).
+    const view: FrozenView = {
+      taskIds: [...this.tasks.keys()],
+      keys: [...this.idempotencyKeys.keys()],
+      frozenTasks: new Map(),
+      frozenKeys: new Map(),
+    };
+    this.view = view;
+    const latestAtMs = this.latestAtMs;
+    const tasks = this.tasks;
+    const idempotencyKeys = this.idempotencyKeys;
+    return {
+      latestAtMs,
+      *tasks() {
+        for (const id of view.taskIds) {
+          const task = view.frozenTasks.get(id) ?? tasks.get(id);
+          if (task !== undefined) yield task;
+        }
+      },
+      *keys() {
+        for (const key of view.keys) {
+          const entry = view.frozenKeys.get(key) ?? idempotencyKeys.get(key);
+          if (entry !== undefined) yield [key, entry];
+        }
+      },
+    };
+  }
+
+  endView(): void {
+    this.view = undefined;
+  }
+
+  private touchTask(taskId: string): void {
+    const view = this.view;
+    if (view === undefined || view.frozenTasks.has(taskId)) return;
+    const task = this.tasks.get(taskId);
+    if (task !== undefined) view.frozenTasks.set(taskId, structuredClone(task));
+  }
+
+  private touchKey(key: string): void {
+    const view = this.view;
+    if (view === undefined || view.frozenKeys.has(key)) return;
+    const entry = this.idempotencyKeys.get(key);
+    if (entry !== undefined) view.frozenKeys.set(key, { ...entry });
   }
 }
 
