@@ -63,15 +63,21 @@ interface TaskPlan {
   inFlight: number;
   /** overlap = buffer_one: the fire held back until the one in flight ends. */
   buffered: number | undefined;
-  /** Manual fires on the wire, by scheduled time. */
-  manualInFlight: Set<number>;
+  /** Manual fires (run-now, re-runs): made only for a task that has some. */
+  manual: ManualFiresPlan | undefined;
+  /** Aborted when the task is deleted; made at the first send (a pending task costs none). */
+  abort: AbortController | undefined;
+}
+
+interface ManualFiresPlan {
+  /** On the wire, by scheduled time. */
+  readonly inFlight: Set<number>;
   /**
-   * Manual fires this leader has sent whose record has not been applied yet: the state lists them
-   * until then, and they must not go out twice.
+   * Sent by this leader and not yet recorded: the state lists them until the record is applied,
+   * and they must not go out twice.
    */
-  manualSent: Set<number>;
-  manualTimerHandles: Map<number, unknown>;
-  abort: AbortController;
+  readonly sent: Set<number>;
+  readonly timerHandles: Map<number, unknown>;
 }
 
 /** Tasks planned per turn of the event loop when a whole state is planned (see planEveryTask). */
@@ -145,7 +151,7 @@ export class FireRuntime implements StateObserver {
     this.deps.timer.clear();
     for (const plan of this.plans.values()) {
       plan.timerHandle = undefined;
-      plan.manualTimerHandles.clear();
+      plan.manual?.timerHandles.clear();
     }
     for (const [taskId, plan] of this.plans) if (!this.busy(plan)) this.plans.delete(taskId);
   }
@@ -156,7 +162,7 @@ export class FireRuntime implements StateObserver {
     this.deps.timer.clear();
     for (const plan of this.plans.values()) {
       plan.timerHandle = undefined;
-      plan.manualTimerHandles.clear();
+      plan.manual?.timerHandles.clear();
     }
     this.planEveryTask();
   }
@@ -165,7 +171,7 @@ export class FireRuntime implements StateObserver {
     if (change === 'deleted') {
       const plan = this.plans.get(taskId);
       if (plan !== undefined) {
-        plan.abort.abort();
+        plan.abort?.abort();
         this.cancelTimers(plan);
         if (!this.busy(plan)) this.plans.delete(taskId);
       }
@@ -203,22 +209,12 @@ export class FireRuntime implements StateObserver {
         timerHandle: undefined,
         inFlight: 0,
         buffered: undefined,
-        manualInFlight: new Set(),
-        manualSent: new Set(),
-        manualTimerHandles: new Map(),
-        abort: new AbortController(),
+        manual: undefined,
+        abort: undefined,
       };
       this.plans.set(taskId, plan);
     }
-    // Sent manual fires leave the set once their record is applied (the state no longer lists them).
-    for (const sent of plan.manualSent)
-      if (!task.manualFires.includes(sent)) plan.manualSent.delete(sent);
-    for (const scheduledAtMs of task.manualFires) {
-      if (plan.manualSent.has(scheduledAtMs) || plan.manualTimerHandles.has(scheduledAtMs))
-        continue;
-      const fire: DueFire = { taskId, scheduledAtMs, manual: true };
-      plan.manualTimerHandles.set(scheduledAtMs, this.deps.timer.schedule(fire, this.deps.nowMs()));
-    }
+    if (task.manualFires.length > 0 || plan.manual !== undefined) this.planManual(task, plan);
     if (plan.timerHandle !== undefined) {
       this.deps.timer.cancel(plan.timerHandle);
       plan.timerHandle = undefined;
@@ -230,6 +226,21 @@ export class FireRuntime implements StateObserver {
       task.spec.jitterMs > 0 ? Math.floor(this.deps.random() * (task.spec.jitterMs + 1)) : 0;
     const fire: DueFire = { taskId, scheduledAtMs: next, manual: false, jitterMs };
     plan.timerHandle = this.deps.timer.schedule(fire, next + jitterMs);
+  }
+
+  private planManual(task: TaskRecord, plan: TaskPlan): void {
+    const manual = (plan.manual ??= {
+      inFlight: new Set(),
+      sent: new Set(),
+      timerHandles: new Map(),
+    });
+    // Sent manual fires leave the set once their record is applied (the state no longer lists them).
+    for (const sent of manual.sent) if (!task.manualFires.includes(sent)) manual.sent.delete(sent);
+    for (const scheduledAtMs of task.manualFires) {
+      if (manual.sent.has(scheduledAtMs) || manual.timerHandles.has(scheduledAtMs)) continue;
+      const fire: DueFire = { taskId: task.id, scheduledAtMs, manual: true };
+      manual.timerHandles.set(scheduledAtMs, this.deps.timer.schedule(fire, this.deps.nowMs()));
+    }
   }
 
   /** The first scheduled fire that has neither a record nor been handed out by this leader. */
@@ -251,8 +262,11 @@ export class FireRuntime implements StateObserver {
     const plan = this.plans.get(fire.taskId);
     if (task === undefined || plan === undefined || task.status === 'paused') return;
     if (fire.manual) {
-      plan.manualTimerHandles.delete(fire.scheduledAtMs);
-      if (task.manualFires.includes(fire.scheduledAtMs) && !plan.manualSent.has(fire.scheduledAtMs))
+      plan.manual?.timerHandles.delete(fire.scheduledAtMs);
+      if (
+        task.manualFires.includes(fire.scheduledAtMs) &&
+        !plan.manual?.sent.has(fire.scheduledAtMs)
+      )
         this.send(task, plan, fire);
       return;
     }
@@ -333,8 +347,13 @@ export class FireRuntime implements StateObserver {
 
   private send(task: TaskRecord, plan: TaskPlan, fire: DueFire): void {
     if (fire.manual) {
-      plan.manualInFlight.add(fire.scheduledAtMs);
-      plan.manualSent.add(fire.scheduledAtMs);
+      const manual = (plan.manual ??= {
+        inFlight: new Set(),
+        sent: new Set(),
+        timerHandles: new Map(),
+      });
+      manual.inFlight.add(fire.scheduledAtMs);
+      manual.sent.add(fire.scheduledAtMs);
     } else plan.inFlight++;
     if (!fire.manual && fire.scheduledAtMs + (fire.jitterMs ?? 0) < this.leadingSinceMs)
       this.deps.metrics?.refireAfterFailover?.(fire);
@@ -348,7 +367,7 @@ export class FireRuntime implements StateObserver {
       ...(spec.callback.headers !== undefined ? { headers: spec.callback.headers } : {}),
       timeoutMs: spec.timeoutMs,
       retry: spec.retry,
-      signal: plan.abort.signal,
+      signal: (plan.abort ??= new AbortController()).signal,
     };
     this.deps
       .dispatch(request)
@@ -372,7 +391,7 @@ export class FireRuntime implements StateObserver {
     this.deps.metrics?.fireFinished?.(fire, result);
     const plan = this.plans.get(fire.taskId);
     if (plan !== undefined) {
-      if (fire.manual) plan.manualInFlight.delete(fire.scheduledAtMs);
+      if (fire.manual) plan.manual?.inFlight.delete(fire.scheduledAtMs);
       else plan.inFlight--;
     }
     // Cancelled = the task was deleted or this node is shutting down: no verdict to record.
@@ -440,11 +459,12 @@ export class FireRuntime implements StateObserver {
   private cancelTimers(plan: TaskPlan): void {
     if (plan.timerHandle !== undefined) this.deps.timer.cancel(plan.timerHandle);
     plan.timerHandle = undefined;
-    for (const handle of plan.manualTimerHandles.values()) this.deps.timer.cancel(handle);
-    plan.manualTimerHandles.clear();
+    if (plan.manual === undefined) return;
+    for (const handle of plan.manual.timerHandles.values()) this.deps.timer.cancel(handle);
+    plan.manual.timerHandles.clear();
   }
 
   private busy(plan: TaskPlan): boolean {
-    return plan.inFlight > 0 || plan.manualInFlight.size > 0;
+    return plan.inFlight > 0 || (plan.manual?.inFlight.size ?? 0) > 0;
   }
 }
