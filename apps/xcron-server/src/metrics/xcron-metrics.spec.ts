@@ -10,7 +10,14 @@ class FakeNode implements MetricsSource {
   raft = { term: 3, commit: 40, applied: 39, lastIndex: 41, leaderId: 'a', role: 'leader' };
   dispatching = true;
   stats: DispatcherStats = { queued: 7, inFlight: 5, waitingRetry: 2 };
-  readonly raftNode = { status: () => ({ ...this.raft }) };
+  leaderListener: ((leaderId: string) => void) | undefined;
+  readonly raftNode = {
+    status: () => ({ ...this.raft }),
+    onLeaderChange: (listener: (leaderId: string) => void) => {
+      this.leaderListener = listener;
+      return () => (this.leaderListener = undefined);
+    },
+  };
   dispatcherStats(): DispatcherStats {
     return this.stats;
   }
@@ -162,7 +169,7 @@ describe('XcronMetrics on its own listener', () => {
     metrics.sampleLeader();
     expect(sample(await scrape(), 'xcron_raft_leader_changes_total')).toBe(1);
     node.raft = { ...node.raft, leaderId: 'b' };
-    metrics.sampleLeader();
+    node.leaderListener?.('b');
     metrics.sampleLeader();
     expect(sample(await scrape(), 'xcron_raft_leader_changes_total')).toBe(2);
   });

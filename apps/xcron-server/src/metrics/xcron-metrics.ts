@@ -7,7 +7,6 @@ import { TASK_STATUSES, TaskStatusCounter } from './task-status-counter';
 export const METRICS_PREFIX = 'xcron_';
 
 /** How often the known leader is sampled to count leader changes (the node polls its role at 20 ms). */
-export const LEADER_POLL_MS = 50;
 
 /** Seconds. Lateness goal p99 ≤ 10 ms; a misfire is ≥ misfire_threshold_ms (default 5 s) late. */
 const LATENESS_BUCKETS_S = [
@@ -35,6 +34,8 @@ export interface MetricsSource {
       readonly leaderId: string;
       readonly role: string;
     };
+    /** Calls `listener` whenever the known leader changes; returns the unsubscribe function. */
+    onLeaderChange(listener: (leaderId: string) => void): () => void;
   };
   /** This node leads and its state is current: it hands out fires. */
   readonly dispatching: boolean;
@@ -52,7 +53,7 @@ export type SchedulerMetricsHooks = NonNullable<SchedulerOptions['metrics']>;
 export class XcronMetrics {
   readonly registry = new Registry();
   private source: MetricsSource | undefined;
-  private leaderPoller: NodeJS.Timeout | undefined;
+  private unsubscribeLeader: (() => void) | undefined;
   private lastLeaderId = '';
 
   private readonly firesStarted = new Counter({
@@ -108,7 +109,7 @@ export class XcronMetrics {
   });
   private readonly leaderChanges = new Counter({
     name: 'xcron_raft_leader_changes_total',
-    help: `Times this node saw a new Raft leader (the first one included), sampled every ${LEADER_POLL_MS} ms.`,
+    help: 'Times this node saw a new Raft leader (the first one included).',
     registers: [this.registry],
   });
 
@@ -152,18 +153,16 @@ export class XcronMetrics {
 
   /** Gives the scrape-time gauges their node, and starts counting leader changes. */
   observe(source: MetricsSource): void {
+    this.close();
     this.source = source;
     this.sampleLeader();
-    if (this.leaderPoller === undefined) {
-      this.leaderPoller = setInterval(() => this.sampleLeader(), LEADER_POLL_MS);
-      this.leaderPoller.unref();
-    }
+    this.unsubscribeLeader = source.raftNode.onLeaderChange(() => this.sampleLeader());
   }
 
-  /** Stops the leader sampling; the registry stays readable. */
+  /** Stops counting leader changes; the registry stays readable. */
   close(): void {
-    if (this.leaderPoller !== undefined) clearInterval(this.leaderPoller);
-    this.leaderPoller = undefined;
+    this.unsubscribeLeader?.();
+    this.unsubscribeLeader = undefined;
   }
 
   /** The exposition text of every metric (what GET /metrics answers). */
@@ -175,7 +174,7 @@ export class XcronMetrics {
     return this.registry.contentType;
   }
 
-  /** Counts a change of the known leader (exposed for tests; the poller calls it). */
+  /** Counts a change of the known leader (exposed for tests; the leader-change hook calls it). */
   sampleLeader(): void {
     const leaderId = this.raftStatus()?.leaderId ?? '';
     if (leaderId === '' || leaderId === this.lastLeaderId) return;
