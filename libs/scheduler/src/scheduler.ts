@@ -29,7 +29,7 @@ import {
   type CommandResult,
   type SchedulerCommand,
 } from './state/scheduler-command';
-import { nextFireAfter } from './state/scheduler-state';
+import { newTaskRecord, nextFireAfter } from './state/scheduler-state';
 import { SchedulerStateMachine } from './state/scheduler-state-machine';
 import { taskView, type TaskRecord } from './state/task-record';
 import { TaskIdGenerator, nodeNumberOf } from './task/task-id-generator';
@@ -45,7 +45,6 @@ import type {
   ClusterView,
   ExecutionView,
   TaskPatch,
-  TaskSpec,
   TaskSpecInput,
   TaskStatus,
   TaskView,
@@ -287,24 +286,33 @@ export class Scheduler implements SchedulerApi {
     const results = new Array<CreateTaskResult | undefined>(specs.length);
     let todo = specs.map((spec, i) => ({ i, spec }));
     for (let attempt = 0; todo.length > 0; attempt++) {
+      const atMs = this.now();
       const batch = todo.map(({ spec }) => ({ taskId: this.ids.next(), spec }));
-      const outcome = await this.write({ t: 'create', atMs: this.now(), tasks: batch });
+      // No read barrier after the write: a new task is what apply makes of (id, spec, atMs).
+      const outcome = await this.write({ t: 'create', atMs, tasks: batch }, false);
       if (!('ok' in outcome) || outcome.created === undefined)
         throw refusalError(outcome as CommandRefusal);
       const retry: typeof todo = [];
-      outcome.created.forEach((created, j) => {
+      let existingRead = false;
+      for (const [j, created] of outcome.created.entries()) {
         const { i, spec } = todo[j];
         if ('error' in created) {
           if (created.error === 'id_taken' && attempt < ID_RETRIES) retry.push({ i, spec });
           else throw refusalError(created);
-          return;
+          continue;
         }
-        const task = this.stateMachine.state.tasks.get(created.taskId);
+        let task = this.stateMachine.state.tasks.get(created.taskId);
+        if (task === undefined && !created.created && !existingRead) {
+          // An idempotency key returned a task this node may not have applied yet.
+          await this.readBarrier({});
+          existingRead = true;
+          task = this.stateMachine.state.tasks.get(created.taskId);
+        }
         results[i] = {
-          task: task ? taskView(task) : fallbackView(created.taskId, spec, this.now()),
+          task: taskView(task ?? newTaskRecord(created.taskId, spec, atMs)),
           created: created.created,
         };
-      });
+      }
       todo = retry;
     }
     return results as CreateTaskResult[];
@@ -523,10 +531,11 @@ export class Scheduler implements SchedulerApi {
 
   /**
    * Proposes a command and resolves with apply's result. On the leader the entry is applied here
-   * before propose resolves; a follower forwarded it, so it waits (ReadIndex) until its own state
-   * holds the write too — the answer then shows the task as the write left it.
+   * before propose resolves; a follower forwarded it, so unless `readAfter` is false it waits
+   * (ReadIndex) until its own state holds the write too — the answer then shows the task as the
+   * write left it.
    */
-  private async write(command: SchedulerCommand): Promise<CommandResult> {
+  private async write(command: SchedulerCommand, readAfter = true): Promise<CommandResult> {
     try {
       const leader = this.node.clusterInfo().role === 'leader';
       const result = decodeResult(
@@ -535,7 +544,7 @@ export class Scheduler implements SchedulerApi {
           this.options.proposalTimeoutMs ?? DEFAULTS.proposalTimeoutMs,
         ),
       );
-      if (!leader) await this.node.readBarrier(this.options.proposalTimeoutMs);
+      if (!leader && readAfter) await this.node.readBarrier(this.options.proposalTimeoutMs);
       return result;
     } catch (error) {
       throw this.unavailable(error);
@@ -615,19 +624,6 @@ function refusalError(refusal: CommandRefusal): Error {
         `task id ${refusal.taskId} is taken; retry the request`,
       );
   }
-}
-
-/** The created task as proposed, when it was already gone again by the time we look (deleted at once). */
-function fallbackView(taskId: string, spec: TaskSpec, nowMs: number): TaskView {
-  return {
-    id: taskId,
-    spec,
-    status: 'active',
-    createdAtMs: nowMs,
-    updatedAtMs: nowMs,
-    runCount: 0,
-    failureCount: 0,
-  };
 }
 
 function clampLimit(limit: number | undefined): number {

@@ -121,19 +121,7 @@ export class SchedulerState {
           continue;
         }
       }
-      const task: TaskRecord = {
-        id: taskId,
-        spec,
-        status: 'active',
-        createdAtMs: command.atMs,
-        updatedAtMs: command.atMs,
-        runCount: 0,
-        failureCount: 0,
-        nextFireAtMs: firstFireAtMs(spec, command.atMs),
-        recordedAhead: [],
-        manualFires: [],
-        history: [],
-      };
+      const task = newTaskRecord(taskId, spec, command.atMs);
       this.tasks.set(taskId, task);
       if (key !== undefined && specDigest !== undefined)
         this.idempotencyKeys.set(key, { taskId, specDigest });
@@ -397,6 +385,26 @@ export class SchedulerState {
     const entry = this.idempotencyKeys.get(key);
     if (entry !== undefined) view.frozenKeys.set(key, { ...entry });
   }
+}
+
+/**
+ * A task as `create` makes it (still `active` when its schedule has no fire: create then completes
+ * it). Pure, so a node that forwarded the create can show the new task before applying it.
+ */
+export function newTaskRecord(taskId: string, spec: TaskSpec, atMs: number): TaskRecord {
+  return {
+    id: taskId,
+    spec,
+    status: 'active',
+    createdAtMs: atMs,
+    updatedAtMs: atMs,
+    runCount: 0,
+    failureCount: 0,
+    nextFireAtMs: firstFireAtMs(spec, atMs),
+    recordedAhead: [],
+    manualFires: [],
+    history: [],
+  };
 }
 
 /** The first fire of a spec created or changed at `atMs`: a crontab's first time at or after max(atMs, startAtMs). */
