@@ -172,3 +172,29 @@ it('loses no acknowledged task when killed -9 right after createTask', async () 
   for (const id of ids)
     expect(receiver.forTask(id)[0].arrivedAtMs).toBeGreaterThanOrEqual(atSeconds * 1000);
 });
+
+it('on SIGTERM lets a callback on the wire finish, records it, and exits 0', async () => {
+  receiver.delayMsFor = (callback) => (callback.path === '/slow' ? 1_500 : 0);
+  const atSeconds = nowSeconds() + 2;
+  const taskId = await createSeedTask({
+    type: 2,
+    format: String(atSeconds),
+    callback: { url: receiver.url('/slow'), body: {} },
+  });
+  await eventually('the slow callback is on the wire', () => receiver.forTask(taskId)[0], 10_000);
+  expect(await node.stop()).toBe(0);
+  // The node waited for the answer before it went.
+  expect(receiver.answered.some((callback) => callback.headers['x-xcron-task-id'] === taskId)).toBe(
+    true,
+  );
+  receiver.delayMsFor = () => 0;
+  node.start();
+  await node.waitReady();
+  const executions = await node.request('GET', `/v1/tasks/${taskId}/executions`);
+  expect(executions.body.data.executions).toEqual([
+    expect.objectContaining({ status: 'succeeded', http_status: 200, attempts: 1 }),
+  ]);
+  // Recorded before the stop: the restarted node does not send it again.
+  await delay(1_000);
+  expect(receiver.forTask(taskId)).toHaveLength(1);
+});

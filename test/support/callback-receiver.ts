@@ -23,6 +23,10 @@ export interface ReceivedCallback {
 export class CallbackReceiver {
   readonly received: ReceivedCallback[] = [];
   statusFor: (callback: ReceivedCallback) => number = () => 200;
+  /** How long to hold a callback before answering (a slow receiver). */
+  delayMsFor: (callback: ReceivedCallback) => number = () => 0;
+  /** Callbacks answered (after their delay), in order. */
+  readonly answered: ReceivedCallback[] = [];
   private waiters: { count: number; resolve: () => void }[] = [];
 
   private constructor(private readonly server: Server) {}
@@ -41,8 +45,14 @@ export class CallbackReceiver {
           arrivedAtMs: Date.now(),
         };
         receiver.record(callback);
-        response.statusCode = receiver.statusFor(callback);
-        response.end('ok');
+        const answer = (): void => {
+          response.statusCode = receiver.statusFor(callback);
+          response.end('ok');
+          receiver.answered.push(callback);
+        };
+        const delayMs = receiver.delayMsFor(callback);
+        if (delayMs > 0) setTimeout(answer, delayMs);
+        else answer();
       });
     });
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
