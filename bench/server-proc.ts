@@ -3,13 +3,13 @@
  * cwd = its own temp dir) and the small helper children (a bare fastify route, a raw undici
  * sender). Every process started here is remembered and killed by PID on any exit path.
  */
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { BUILT_ENTRY, XcronNode, type NodePorts } from '../test/support/xcron-node';
 
 export const REPO_ROOT = resolve(__dirname, '..');
-export const SERVER_MAIN = join(REPO_ROOT, 'dist/apps/xcron-server/apps/xcron-server/src/main.js');
-const READY_POLL_MS = 50;
+export const SERVER_MAIN = BUILT_ENTRY;
 
 // ---- every child, killed by PID on exit ----------------------------------------------------
 
@@ -115,142 +115,23 @@ export function diskBytes(dir: string): { blocks: number; apparent: number } {
 
 // ---- the xcron server ----------------------------------------------------------------------
 
-export interface ServerPorts {
-  readonly http: number;
-  readonly monitor: number;
-  readonly peer: number;
-}
+export type { NodePorts as ServerPorts } from '../test/support/xcron-node';
 
 export interface ServerNodeConfig {
   readonly dir: string;
-  readonly ports: ServerPorts;
+  readonly ports: NodePorts;
   readonly peerHosts: readonly string[];
   readonly extraToml?: readonly string[];
   readonly nodeArgs?: readonly string[];
 }
 
-/** One built xcron node: its own dir (xcron.toml, ./data), loopback ports; kill -9 keeps the dir. */
-export class ServerNode {
-  child: ChildProcess | undefined;
-  output = '';
-  private exited: Promise<void> = Promise.resolve();
-
-  constructor(readonly config: ServerNodeConfig) {
-    mkdirSync(config.dir, { recursive: true });
-    const toml = [
-      'env = "prod"',
-      'http_host = "127.0.0.1"',
-      'peer_listen_host = "127.0.0.1"',
-      `http_port = ${config.ports.http}`,
-      `monitor_port = ${config.ports.monitor}`,
-      `peer_port = ${config.ports.peer}`,
-      'raft_dir = "./data"',
-      ...(config.extraToml ?? []),
-      '[peer]',
-      `peer_hosts = ${JSON.stringify(config.peerHosts)}`,
-    ];
-    writeFileSync(join(config.dir, 'xcron.toml'), toml.join('\n') + '\n');
-  }
-
-  get baseUrl(): string {
-    return `http://127.0.0.1:${this.config.ports.http}`;
-  }
-
-  get dataDir(): string {
-    return join(this.config.dir, 'data');
-  }
-
-  get peerAddress(): string {
-    return `127.0.0.1:${this.config.ports.peer}`;
-  }
-
-  get pid(): number {
-    const pid = this.child?.pid;
-    if (pid === undefined) throw new Error('not started');
-    return pid;
-  }
-
-  get running(): boolean {
-    return (
-      this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
-    );
-  }
-
-  start(): void {
-    if (this.running) throw new Error('already running');
-    const child = spawn(
-      process.execPath,
-      [
-        ...(this.config.nodeArgs ?? []),
-        SERVER_MAIN,
-        '--config',
-        join(this.config.dir, 'xcron.toml'),
-      ],
-      {
-        cwd: this.config.dir,
-        env: { ...process.env, NO_COLOR: '1', XCRON_CONFIG: undefined },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    this.child = child;
-    this.output = '';
-    const keep = (chunk: Buffer): void => {
-      this.output += chunk.toString();
-      if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    this.exited = track(child);
-  }
-
-  /** Polls GET /readyz until 200; resolves with the ms it took from the call. */
-  async waitReady(timeoutMs: number): Promise<number> {
-    const started = Date.now();
-    const deadline = started + timeoutMs;
-    while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`node ${this.peerAddress} exited:\n${this.output}`);
-      try {
-        const response = await fetch(this.baseUrl + '/readyz', {
-          signal: AbortSignal.timeout(1_000),
-        });
-        await response.arrayBuffer();
-        if (response.status === 200) return Date.now() - started;
-      } catch {
-        // not listening yet
-      }
-      await sleep(READY_POLL_MS);
-    }
-    throw new Error(
-      `node ${this.peerAddress} not ready within ${timeoutMs} ms:\n${this.output.slice(-4000)}`,
-    );
-  }
-
-  /** GET /v1/cluster → role and leader id (undefined when it does not answer). */
-  async cluster(): Promise<{ role: string; leaderId: string | undefined } | undefined> {
-    try {
-      const response = await fetch(this.baseUrl + '/v1/cluster', {
-        signal: AbortSignal.timeout(1_000),
-      });
-      const body = (await response.json()) as { data?: { role?: string; leader_id?: string } };
-      if (body.data?.role === undefined) return undefined;
-      return { role: body.data.role, leaderId: body.data.leader_id };
-    } catch {
-      return undefined;
-    }
-  }
-
-  async kill9(): Promise<void> {
-    if (!this.running) return;
-    this.child?.kill('SIGKILL');
-    await this.exited;
-  }
-
-  async stop(timeoutMs = 10_000): Promise<void> {
-    if (!this.running) return;
-    this.child?.kill('SIGTERM');
-    const timer = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
-    await this.exited;
-    clearTimeout(timer);
+/**
+ * One BUILT xcron node (the e2e tests' XcronNode on dist's main.js): its own dir (xcron.toml,
+ * ./data), loopback ports; kill -9 keeps the dir; killed with every other child on exit.
+ */
+export class ServerNode extends XcronNode {
+  constructor(config: ServerNodeConfig) {
+    super({ ...config, launch: 'built', onSpawn: (child) => void track(child) });
   }
 }
 

@@ -3,8 +3,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
-const ENTRY = 'apps/xcron-server/src/main.ts';
-const POLL_INTERVAL_MS = 100;
+const SOURCE_ENTRY = join(REPO_ROOT, 'apps/xcron-server/src/main.ts');
+/** What `npm run build` makes. */
+export const BUILT_ENTRY = join(REPO_ROOT, 'dist/apps/xcron-server/apps/xcron-server/src/main.js');
+/** Output kept per node (the tail), for error messages. */
+const OUTPUT_KEPT_CHARS = 100_000;
+const POLL_INTERVAL_MS = 50;
 
 export interface NodePorts {
   readonly http: number;
@@ -20,6 +24,12 @@ export interface XcronNodeConfig {
   readonly peerHosts: readonly string[];
   /** More TOML lines (top-level keys). */
   readonly extraToml?: readonly string[];
+  /** `source` (default): main.ts through @swc-node/register; `built`: dist's main.js (benchmarks). */
+  readonly launch?: 'source' | 'built';
+  /** Options for node itself (e.g. --cpu-prof, --inspect). */
+  readonly nodeArgs?: readonly string[];
+  /** Called with each process started (a benchmark keeps them to kill on exit). */
+  readonly onSpawn?: (child: ChildProcess) => void;
 }
 
 export interface HttpAnswer {
@@ -62,6 +72,16 @@ export class XcronNode {
     return `127.0.0.1:${this.config.ports.peer}`;
   }
 
+  get dataDir(): string {
+    return join(this.config.dir, 'data');
+  }
+
+  get pid(): number {
+    const pid = this.child?.pid;
+    if (pid === undefined) throw new Error('not started');
+    return pid;
+  }
+
   get running(): boolean {
     return (
       this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
@@ -70,41 +90,51 @@ export class XcronNode {
 
   start(): void {
     if (this.running) throw new Error('already running');
+    const entry =
+      this.config.launch === 'built'
+        ? [BUILT_ENTRY]
+        : ['-r', require.resolve('@swc-node/register'), SOURCE_ENTRY];
+    const tsconfig = join(REPO_ROOT, 'tsconfig.json');
     const child = spawn(
       process.execPath,
-      [
-        '-r',
-        require.resolve('@swc-node/register'),
-        join(REPO_ROOT, ENTRY),
-        '--config',
-        join(this.config.dir, 'xcron.toml'),
-      ],
+      [...(this.config.nodeArgs ?? []), ...entry, '--config', join(this.config.dir, 'xcron.toml')],
       {
         cwd: this.config.dir,
         env: {
           ...process.env,
           NO_COLOR: '1',
           XCRON_CONFIG: undefined,
-          SWC_NODE_PROJECT: join(REPO_ROOT, 'tsconfig.json'),
-          TS_NODE_PROJECT: join(REPO_ROOT, 'tsconfig.json'),
+          SWC_NODE_PROJECT: tsconfig,
+          TS_NODE_PROJECT: tsconfig,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
     this.child = child;
-    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    this.output = '';
+    const keep = (chunk: Buffer): void => {
+      this.output += chunk.toString();
+      if (this.output.length > 2 * OUTPUT_KEPT_CHARS)
+        this.output = this.output.slice(-OUTPUT_KEPT_CHARS);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
     this.exited = new Promise((done) => child.once('exit', () => done()));
+    this.config.onSpawn?.(child);
   }
 
-  /** Polls GET /readyz until 200 (member of a cluster with a known leader, journal replayed). */
-  async waitReady(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  /**
+   * Polls GET /readyz until 200 (member of a cluster with a known leader, journal replayed);
+   * resolves with the ms it took.
+   */
+  async waitReady(timeoutMs = 30_000): Promise<number> {
+    const started = Date.now();
+    const deadline = started + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) throw new Error(`node ${this.peerAddress} exited:\n${this.output}`);
       try {
         const answer = await this.request('GET', '/readyz', undefined, 1_000);
-        if (answer.status === 200) return;
+        if (answer.status === 200) return Date.now() - started;
       } catch {
         // not listening yet
       }
@@ -136,6 +166,17 @@ export class XcronNode {
       // not JSON: keep the text
     }
     return { status: response.status, body: parsed };
+  }
+
+  /** GET /v1/cluster → role and leader id (undefined when it does not answer). */
+  async cluster(): Promise<{ role: string; leaderId: string | undefined } | undefined> {
+    try {
+      const answer = await this.request('GET', '/v1/cluster', undefined, 1_000);
+      const data = answer.body?.data as { role?: string; leader_id?: string } | undefined;
+      return data?.role === undefined ? undefined : { role: data.role, leaderId: data.leader_id };
+    } catch {
+      return undefined;
+    }
   }
 
   /** SIGKILL: no shutdown hook runs, nothing more is flushed. */
