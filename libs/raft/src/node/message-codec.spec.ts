@@ -1,6 +1,6 @@
 import { EntryType, MessageType, type Message } from '../core/types';
 import { MalformedFrameError } from '../transport/transport.errors';
-import { decodeMessage, encodeMessage } from './message-codec';
+import { decodeMessage, encodeEntries, encodeMessage } from './message-codec';
 
 describe('Raft message codec', () => {
   it('round-trips every field', () => {
@@ -60,5 +60,31 @@ describe('Raft message codec', () => {
     const other = Buffer.from(bytes);
     other[0] = 99;
     expect(() => decodeMessage(other)).toThrow(/version 99/);
+  });
+
+  it('encodes the same bytes from a shared entries section, and decodes entry data as views', () => {
+    const entries = [
+      { index: 2 ** 33 + 1, term: 5, type: EntryType.Normal, data: new Uint8Array([9, 8, 7]) },
+      { index: 2 ** 33 + 2, term: 5, type: EntryType.ConfChange, data: new Uint8Array(0) },
+    ];
+    const section = encodeEntries(entries);
+    for (const to of ['b', 'c']) {
+      const message: Message = {
+        type: MessageType.Append,
+        from: 'a',
+        to,
+        term: 5,
+        logIndex: 2 ** 33,
+        logTerm: 4,
+        commit: 3,
+        entries,
+      };
+      const bytes = encodeMessage(message, section);
+      expect(bytes).toEqual(encodeMessage(message));
+      const decoded = decodeMessage(bytes);
+      expect(decoded).toEqual(message);
+      expect(decoded.entries?.[0].data.buffer).toBe(bytes.buffer);
+      expect(decoded.entries?.[0].data).not.toBeInstanceOf(Buffer);
+    }
   });
 });

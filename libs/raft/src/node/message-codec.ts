@@ -1,4 +1,4 @@
-import { MessageType, type Entry, type Message, type SnapshotMeta } from '../core/types';
+import { MessageType, type Entry, type EntryType, type Message, type SnapshotMeta } from '../core/types';
 import { WireReader } from '../transport/wire-reader';
 import { WireWriter } from '../transport/wire-writer';
 import { MalformedFrameError } from '../transport/transport.errors';
@@ -23,8 +23,15 @@ const FIELD = {
   entries: 1 << 7,
 } as const;
 
-export function encodeMessage(message: Message): Buffer {
-  const entriesBytes = message.entries?.reduce((sum, e) => sum + e.data.length + 24, 0) ?? 0;
+/**
+ * `message` on the wire. `entriesSection`, when given, is `encodeEntries(message.entries)` made
+ * once for several messages that carry the same entries (a leader's Appends to followers at the
+ * same position): each message then costs one copy of those bytes instead of encoding every entry.
+ */
+export function encodeMessage(message: Message, entriesSection?: Uint8Array): Buffer {
+  const entriesBytes =
+    entriesSection?.length ??
+    (message.entries === undefined ? 0 : entriesSectionBytes(message.entries));
   const writer = new WireWriter(128 + entriesBytes);
   let present = 0;
   if (message.logIndex !== undefined) present |= FIELD.logIndex;
@@ -43,14 +50,47 @@ export function encodeMessage(message: Message): Buffer {
   if (message.rejectHint !== undefined) writer.u64(message.rejectHint);
   if (message.context !== undefined) writer.string32(message.context);
   if (message.snapshot !== undefined) writer.string32(JSON.stringify(message.snapshot));
-  if (message.entries !== undefined) {
-    writer.u32(message.entries.length);
-    for (const entry of message.entries)
-      writer.u64(entry.index).u64(entry.term).u8(entry.type).bytes32(entry.data);
-  }
+  if (message.entries !== undefined)
+    writer.raw(entriesSection ?? encodeEntries(message.entries));
   return writer.finish();
 }
 
+/** Bytes of one entry in the entries section besides its data: index, term, type, data length. */
+const ENTRY_OVERHEAD_BYTES = 8 + 8 + 1 + 4;
+
+function entriesSectionBytes(entries: readonly Entry[]): number {
+  let bytes = 4;
+  for (const entry of entries) bytes += ENTRY_OVERHEAD_BYTES + entry.data.length;
+  return bytes;
+}
+
+/** The entries section of a message: count u32; per entry index u64, term u64, type u8, data32. */
+export function encodeEntries(entries: readonly Entry[]): Buffer {
+  const out = Buffer.allocUnsafe(entriesSectionBytes(entries));
+  out.writeUInt32BE(entries.length, 0);
+  let offset = 4;
+  for (const entry of entries) {
+    offset = writeU64(out, offset, entry.index);
+    offset = writeU64(out, offset, entry.term);
+    out[offset++] = entry.type;
+    out.writeUInt32BE(entry.data.length, offset);
+    out.set(entry.data, offset + 4);
+    offset += 4 + entry.data.length;
+  }
+  return out;
+}
+
+function writeU64(out: Buffer, offset: number, value: number): number {
+  out.writeUInt32BE(Math.floor(value / 0x1_0000_0000), offset);
+  out.writeUInt32BE(value >>> 0, offset + 4);
+  return offset + 8;
+}
+
+/**
+ * Decodes one message. Entry data are views of `bytes`, not copies: the log keeps them as long as
+ * it holds the entries, so `bytes` must never be reused or changed afterwards (a received frame's
+ * body is a fresh buffer, or a view of one the socket handed over and never reuses).
+ */
 export function decodeMessage(bytes: Uint8Array): Message {
   const reader = new WireReader(
     Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
@@ -78,12 +118,16 @@ export function decodeMessage(bytes: Uint8Array): Message {
     const count = reader.u32();
     const entries: Entry[] = new Array(count);
     for (let i = 0; i < count; i++) {
-      // Entry data is copied out: the log keeps it long after the frame's buffer is gone.
+      const index = reader.u64();
+      const term = reader.u64();
+      const type = reader.u8() as EntryType;
+      const data = reader.bytes32();
+      // A plain Uint8Array view (the core's type), sharing the frame's memory.
       entries[i] = {
-        index: reader.u64(),
-        term: reader.u64(),
-        type: reader.u8(),
-        data: Uint8Array.from(reader.bytes32()),
+        index,
+        term,
+        type,
+        data: new Uint8Array(data.buffer, data.byteOffset, data.length),
       };
     }
     message.entries = entries;

@@ -21,7 +21,7 @@ import { SnapshotStore, type SnapshotReceiver } from '../storage/snapshot-store'
 import { PeerTransport } from '../transport/peer-transport';
 import type { TransportLimits } from '../transport/transport.constants';
 import { RemoteHandlerError } from '../transport/transport.errors';
-import { decodeMessage, encodeMessage } from './message-codec';
+import { decodeMessage, encodeEntries, encodeMessage } from './message-codec';
 import {
   decodeJsonAnswer,
   decodeNodeRequest,
@@ -927,9 +927,27 @@ export class RaftNode {
   }
 
   private sendAll(messages: readonly Message[]): void {
+    // Appends to followers at the same position carry the same entries: their entries section is
+    // encoded once and copied into each message. The key holds the last entry's index and term, so
+    // by log matching equal keys mean equal entries even across a change of this node's log.
+    let sections: Map<string, Uint8Array> | undefined;
     for (const message of messages) {
-      if (message.type === MessageType.Snapshot) void this.sendSnapshot(message);
-      else this.transport.send(message.to, encodeMessage(message));
+      if (message.type === MessageType.Snapshot) {
+        void this.sendSnapshot(message);
+        continue;
+      }
+      const entries = message.entries;
+      let section: Uint8Array | undefined;
+      if (entries !== undefined && entries.length > 0 && messages.length > 1) {
+        const key = `${entries[0].index}:${entries.length}:${entries[entries.length - 1].term}`;
+        sections ??= new Map();
+        section = sections.get(key);
+        if (section === undefined) {
+          section = encodeEntries(entries);
+          sections.set(key, section);
+        }
+      }
+      this.transport.send(message.to, encodeMessage(message, section));
     }
   }
 

@@ -37,6 +37,14 @@ export class WireWriter {
     return this;
   }
 
+  /** The bytes as they are, no length prefix. */
+  raw(value: Uint8Array): this {
+    this.reserve(value.length);
+    this.buffer.set(value, this.length);
+    this.length += value.length;
+    return this;
+  }
+
   string32(value: string): this {
     return this.bytes32(Buffer.from(value, 'utf8'));
   }
