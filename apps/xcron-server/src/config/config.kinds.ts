@@ -145,32 +145,14 @@ export function directory(): ValueKind<string> {
  * rules do that.
  */
 export function hostPortList(): ValueKind<readonly string[]> {
-  const expected = 'an array of "host:port" or "host" strings';
-  return {
-    type: 'array of strings',
-    expected,
-    parse(raw) {
-      if (!Array.isArray(raw)) return mismatch(expected, raw);
-      const entries: string[] = [];
-      for (const [index, entry] of raw.entries()) {
-        if (typeof entry !== 'string') {
-          return {
-            ok: false,
-            problem: `entry ${index + 1} must be a "host:port" string, got ${describeTomlValue(entry)}`,
-          };
-        }
-        const split = parseHostPort(entry);
-        if (!split.ok)
-          return {
-            ok: false,
-            problem: `entry ${index + 1} ${JSON.stringify(entry)}: ${split.problem}`,
-          };
-        entries.push(entry);
-      }
-      return { ok: true, value: entries };
+  return stringList(
+    'an array of "host:port" or "host" strings',
+    'a "host:port" string',
+    (entry) => {
+      const split = parseHostPort(entry);
+      return split.ok ? undefined : `${JSON.stringify(entry)}: ${split.problem}`;
     },
-    encode: (value) => [...value],
-  };
+  );
 }
 
 /** A string of at most `maxChars` characters; empty means "not set" where the setting says so. */
@@ -188,12 +170,15 @@ export function text(maxChars: number): ValueKind<string> {
   };
 }
 
-/** A list of strings, each checked by `problemOf` (undefined = fine). */
+/**
+ * A list of strings, each checked by `problemOf` (undefined = fine; otherwise the text after
+ * "entry N" in the error).
+ */
 export function stringList(
-  entryDescription: string,
+  expected: string,
+  entryExpected: string,
   problemOf: (entry: string) => string | undefined,
 ): ValueKind<readonly string[]> {
-  const expected = `an array of ${entryDescription}`;
   return {
     type: 'array of strings',
     expected,
@@ -201,12 +186,14 @@ export function stringList(
       if (!Array.isArray(raw)) return mismatch(expected, raw);
       const entries: string[] = [];
       for (const [index, entry] of raw.entries()) {
-        const problem =
-          typeof entry !== 'string'
-            ? `must be a string, got ${describeTomlValue(entry)}`
-            : problemOf(entry);
+        if (typeof entry !== 'string')
+          return {
+            ok: false,
+            problem: `entry ${index + 1} must be ${entryExpected}, got ${describeTomlValue(entry)}`,
+          };
+        const problem = problemOf(entry);
         if (problem !== undefined) return { ok: false, problem: `entry ${index + 1} ${problem}` };
-        entries.push(entry as string);
+        entries.push(entry);
       }
       return { ok: true, value: entries };
     },

@@ -72,7 +72,7 @@ export const CONFIG_SCHEMA = [
   setting('cluster_secret',   'clusterSecret',  text(1024),                     '',            'Shared secret of the cluster: peers prove it by HMAC challenge-response (it never crosses the wire). Empty = no peer authentication (a warning at start-up).'),
   setting('api_token',        'apiToken',       text(1024),                     '',            'When set, every /xcron and /v1 request must carry "Authorization: Bearer <api_token>" (/healthz and /readyz stay open).'),
   setting('signing_secret',   'signingSecret',  text(1024),                     '',            'When set, callbacks carry X-Xcron-Signature: t=<unix ms>,v1=<hex HMAC-SHA256 of "<t>.<body>">.'),
-  setting('allowed_callback_hosts', 'allowedCallbackHosts', stringList('host names or "*.suffix" patterns', (entry) => validateAllowedHostPattern(entry)), [], 'Hosts callbacks may go to ("*.example.com" matches its subdomains); empty = any host.'),
+  setting('allowed_callback_hosts', 'allowedCallbackHosts', stringList('an array of host names or "*.suffix" patterns', 'a host name', (entry) => validateAllowedHostPattern(entry)), [], 'Hosts callbacks may go to ("*.example.com" matches its subdomains); empty = any host.'),
   setting('misfire_threshold_ms', 'misfireThresholdMs', integer(100, 86_400_000), 5_000,   'A fire not dispatched within this long after its time is missed, and the task\'s misfire policy applies.'),
   setting('misfire_max',      'misfireMax',     integer(1, 10_000),             100,           'misfire = "fire_all" fires at most this many missed times (the latest).'),
   setting('dispatch_concurrency', 'dispatchConcurrency', integer(1, 100_000),   256,           'Callbacks in flight at once on the leader; more wait in a queue.'),
