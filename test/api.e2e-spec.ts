@@ -5,56 +5,31 @@
  * delete — as a client sees it.
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { freePorts } from '@xcron/testing';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createXcronApp } from '../apps/xcron-server/src/app.factory';
-import { loadConfig } from '../apps/xcron-server/src/config/config.loader';
+import {
+  startInProcessNode,
+  type InProcessNode,
+} from '../apps/xcron-server/src/testing/in-process-node';
 import { CallbackReceiver } from './support/callback-receiver';
 import { eventually, type HttpAnswer } from './support/xcron-node';
 
 jest.setTimeout(60_000);
 
+let node: InProcessNode;
 let app: NestFastifyApplication;
 let receiver: CallbackReceiver;
-let dir: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'xcron-api-'));
   receiver = await CallbackReceiver.start();
-  const [httpPort, monitorPort, peerPort] = await freePorts(3);
-  const file = join(dir, 'xcron.toml');
-  writeFileSync(
-    file,
-    [
-      'env = "prod"',
-      'http_host = "127.0.0.1"',
-      `http_port = ${httpPort}`,
-      `monitor_port = ${monitorPort}`,
-      `peer_port = ${peerPort}`,
-      'raft_tick_ms = 10',
-      '',
-    ].join('\n'),
-  );
-  app = await createXcronApp(
-    loadConfig(file, { logger: { warn: () => undefined }, cwd: dir }),
-    undefined,
-    {
-      logger: false,
-    },
-  );
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  node = await startInProcessNode();
+  app = node.app;
   await eventually('ready', async () =>
     (await call('GET', '/readyz')).status === 200 ? true : undefined,
   );
 });
 
 afterAll(async () => {
-  await app?.close();
+  await node?.dispose();
   await receiver?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function call(

@@ -1,35 +1,17 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePorts } from '@xcron/testing';
-import { createXcronApp } from './app.factory';
-import { loadConfig } from './config/config.loader';
+import { startInProcessNode, type InProcessNode } from './testing/in-process-node';
 
 describe('createXcronApp', () => {
+  let node: InProcessNode;
   let app: NestFastifyApplication;
-  let dir: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'xcron-app-'));
-    const file = join(dir, 'xcron.toml');
-    const [httpPort, monitorPort, peerPort] = await freePorts(3);
-    writeFileSync(
-      file,
-      `env = "prod"\nbody_limit_bytes = 2048\nhttp_port = ${httpPort}\nmonitor_port = ${monitorPort}\npeer_port = ${peerPort}\n`,
-    );
-    app = await createXcronApp(
-      loadConfig(file, { logger: { warn: () => undefined }, cwd: dir }),
-      undefined,
-      { logger: false },
-    );
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
+    node = await startInProcessNode(['body_limit_bytes = 2048']);
+    app = node.app;
   });
 
   afterAll(async () => {
-    await app?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await node?.dispose();
   });
 
   it('answers GET /healthz with 200 {"status":"ok"}', async () => {

@@ -1,12 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SchedulerService } from '@xcron/scheduler/nest';
 import { freePorts } from '@xcron/testing';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createXcronApp } from '../app.factory';
-import { loadConfig } from '../config/config.loader';
+import { startInProcessNode, type InProcessNode } from '../testing/in-process-node';
 
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
@@ -31,44 +27,24 @@ async function scrapeUntil(
 describe('the whole app serves /metrics on monitor_port', () => {
   let app: NestFastifyApplication | undefined;
   let receiver: Server;
-  let dir: string;
+  let node: InProcessNode | undefined;
   let metricsUrl: string;
   let receiverPort: number;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'xcron-metrics-'));
-    let httpPort: number, monitorPort: number, peerPort: number;
-    [httpPort, monitorPort, peerPort, receiverPort] = await freePorts(4);
+    [receiverPort] = await freePorts(1);
     receiver = createServer((request, response) => {
       request.resume().on('end', () => response.end('ok'));
     });
     await new Promise<void>((resolve) => receiver.listen(receiverPort, '127.0.0.1', resolve));
-    const file = join(dir, 'xcron.toml');
-    writeFileSync(
-      file,
-      [
-        'env = "prod"',
-        'http_host = "127.0.0.1"',
-        `http_port = ${httpPort}`,
-        `monitor_port = ${monitorPort}`,
-        `peer_port = ${peerPort}`,
-        'raft_tick_ms = 10',
-        '',
-      ].join('\n'),
-    );
-    app = await createXcronApp(
-      loadConfig(file, { logger: { warn: () => undefined }, cwd: dir }),
-      undefined,
-      { logger: false },
-    );
-    await app.init();
-    metricsUrl = `http://127.0.0.1:${monitorPort}/metrics`;
+    node = await startInProcessNode();
+    app = node.app;
+    metricsUrl = `http://127.0.0.1:${node.ports.monitor}/metrics`;
   });
 
   afterAll(async () => {
-    await app?.close();
+    await node?.dispose();
     await new Promise((resolve) => receiver?.close(resolve));
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('shows Raft, task and fire metrics of the running node, and closes with the app', async () => {
@@ -99,8 +75,7 @@ describe('the whole app serves /metrics on monitor_port', () => {
     // Not a route of the API.
     expect((await app!.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(404);
 
-    await app!.close();
-    app = undefined;
+    await node!.close();
     await expect(fetch(metricsUrl)).rejects.toThrow();
   });
 });
