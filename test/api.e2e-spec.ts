@@ -83,6 +83,7 @@ it('creates a batch in one request and lists it page by page', async () => {
     cursor = page.body.data.next_cursor;
   } while (cursor !== undefined);
   for (const { task_id } of created.body.data.tasks) expect(seen.has(task_id)).toBe(true);
+  expect((await call('GET', '/v1/tasks?cursor=not-a-cursor')).status).toBe(400);
 });
 
 it('patches, pauses, resumes and runs a crontab now, and lists its executions', async () => {

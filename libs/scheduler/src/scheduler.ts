@@ -32,7 +32,7 @@ import {
 import { newTaskRecord, nextFireAfter } from './state/scheduler-state';
 import { SchedulerStateMachine } from './state/scheduler-state-machine';
 import { taskView, type TaskRecord } from './state/task-record';
-import { TaskIdGenerator, nodeNumberOf } from './task/task-id-generator';
+import { TaskIdGenerator, isTaskId, nodeNumberOf } from './task/task-id-generator';
 import { normalizeTaskSpec, patchTaskSpec, type TaskSpecContext } from './task/task-spec';
 import {
   ClusterUnavailableError,
@@ -368,6 +368,12 @@ export class Scheduler implements SchedulerApi {
   ): Promise<TaskPage> {
     await this.readBarrier(query);
     const limit = clampLimit(query.limit);
+    if (query.cursor !== undefined && !isTaskId(query.cursor))
+      throw new InvalidTaskError(
+        'request_invalid',
+        'cursor',
+        'cursor must be a next_cursor this API returned',
+      );
     const after = query.cursor !== undefined ? BigInt(query.cursor) : -1n;
     const page: TaskRecord[] = [];
     for (const task of this.stateMachine.state.tasks.values()) {
