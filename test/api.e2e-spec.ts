@@ -165,4 +165,6 @@ it('shows the single node as the leader of its cluster', async () => {
     members: [expect.objectContaining({ learner: false })],
   });
   expect(view.body.data.leader_id).toBe(view.body.data.id);
+  const unknown = await call('DELETE', '/v1/cluster/members/127.0.0.1%3A1');
+  expect({ status: unknown.status, code: unknown.body.code }).toEqual({ status: 409, code: 1041 });
 });

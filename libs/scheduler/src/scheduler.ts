@@ -1,5 +1,6 @@
 import { CallbackDispatcher, type DispatcherMetrics } from '@xcron/dispatcher';
 import {
+  InvalidConfChangeError,
   NodeStoppedError,
   NotLeaderError,
   ProposalDroppedError,
@@ -566,6 +567,10 @@ export class Scheduler implements SchedulerApi {
     try {
       await change();
     } catch (error) {
+      // An unknown member, one already there, a change while another is uncommitted: the
+      // membership as it is refuses it (409), not the cluster being unavailable.
+      if (error instanceof InvalidConfChangeError)
+        throw new TaskStateConflictError('', error.message);
       throw this.unavailable(error);
     }
   }
