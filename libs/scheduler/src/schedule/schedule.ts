@@ -85,13 +85,24 @@ export function compileSchedule(spec: ScheduleSpec): Schedule {
     }
     return new OnceSchedule(spec.runAtMs);
   }
+  // Apply computes a crontab's next fire at every fire: the schedule of a (zone, expression) as
+  // written is kept whole, so that costs one Map lookup before nextAfter.
+  const key = `${spec.timezone ?? '\u0001'}\u0000${spec.expression}`;
+  const known = cronSchedules.get(key);
+  if (known !== undefined) return known;
   const timeZone = canonicalTimeZone(spec.timezone ?? DEFAULT_TIME_ZONE);
   const crontab = normalizeCrontab(spec.expression);
   const expression = compiledCrontabs.getOrParse(timeZone, crontab, () =>
     parseCrontab(crontab, timeZone, spec.expression),
   );
-  return new CronSchedule(crontab, timeZone, expression);
+  const schedule = new CronSchedule(crontab, timeZone, expression);
+  if (cronSchedules.size >= MAX_CACHED_CRONTABS) cronSchedules.clear();
+  cronSchedules.set(key, schedule);
+  return schedule;
 }
+
+/** Schedules by (zone, expression) as written; only valid ones get here. */
+const cronSchedules = new Map<string, CronSchedule>();
 
 /**
  * Up to `count` fire times after afterMs, in order, each at most untilMs when given (the API's

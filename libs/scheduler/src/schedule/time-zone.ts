@@ -11,6 +11,20 @@ import { InvalidTaskError } from '../task/task.errors';
  * surface as a failed probe in compileCron.
  */
 export function canonicalTimeZone(timeZone: string): string {
+  // Building an Intl.DateTimeFormat costs tens of µs, and every next-fire computation of a task
+  // in a zone asks: remember the answers (there are a few hundred zone names at most).
+  const known = canonicalZones.get(timeZone);
+  if (known !== undefined) return known;
+  const canonical = resolveTimeZone(timeZone);
+  if (canonicalZones.size >= CANONICAL_ZONES_MAX) canonicalZones.clear();
+  canonicalZones.set(timeZone, canonical);
+  return canonical;
+}
+
+const CANONICAL_ZONES_MAX = 2_000;
+const canonicalZones = new Map<string, string>();
+
+function resolveTimeZone(timeZone: string): string {
   if (typeof timeZone !== 'string' || timeZone.trim() === '') {
     throw new InvalidTaskError(
       'timezone_invalid',
