@@ -66,6 +66,36 @@ it('returns the same task for a retried idempotency key, and 409 for other param
   expect(other.body.code).toBe(1040);
 });
 
+it('refuses alone a batch task whose idempotency key belongs to other parameters', async () => {
+  const url = receiver.url('/batch-idem');
+  const first = await call('POST', '/v1/tasks', {
+    run_at_ms: Date.now() + 3_600_000,
+    callback: { url, body: { v: 1 } },
+    idempotency_key: 'batch-key',
+  });
+  const batch = await call('POST', '/v1/tasks:batch', {
+    tasks: [
+      { run_at_ms: Date.now() + 3_600_000, callback: { url, body: { v: 'new' } } },
+      {
+        run_at_ms: Date.now() + 3_600_000,
+        callback: { url, body: { v: 2 } },
+        idempotency_key: 'batch-key',
+      },
+    ],
+  });
+  expect(batch.status).toBe(201);
+  const [created, refused] = batch.body.data.tasks;
+  expect(created).toMatchObject({ task_id: expect.any(String), created: true });
+  expect(refused).toEqual({
+    error: {
+      code: 1040,
+      message: expect.stringContaining('batch-key'),
+      existing_task_id: first.body.data.task_id,
+    },
+  });
+  expect((await call('GET', `/v1/tasks/${created.task_id}`)).status).toBe(200);
+});
+
 it('creates a batch in one request and lists it page by page', async () => {
   const tasks = Array.from({ length: 25 }, (_, i) => ({
     run_at_ms: Date.now() + 3_600_000 + i,

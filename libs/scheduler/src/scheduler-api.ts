@@ -1,3 +1,4 @@
+import type { IdempotencyConflictError } from './task/task.errors';
 import type {
   ClusterView,
   ExecutionView,
@@ -13,6 +14,12 @@ export interface CreateTaskResult {
   /** False when an idempotency key returned an existing task. */
   readonly created: boolean;
 }
+
+/**
+ * One task of a batch: created (or found by its idempotency key), or refused because its
+ * idempotency key belongs to a task with other parameters — the batch's other tasks stand.
+ */
+export type BatchCreateResult = CreateTaskResult | { readonly conflict: IdempotencyConflictError };
 
 export interface TaskPage {
   readonly tasks: readonly TaskView[];
@@ -52,8 +59,11 @@ export interface MemberChange {
  */
 export interface SchedulerApi {
   createTask(input: TaskSpecInput): Promise<CreateTaskResult>;
-  /** Many tasks in one Raft entry; every input is validated before anything is proposed. */
-  createTasks(inputs: readonly TaskSpecInput[]): Promise<CreateTaskResult[]>;
+  /**
+   * Many tasks in one Raft entry; every input is validated before anything is proposed. A task
+   * whose idempotency key is taken by other parameters is refused alone (its result says so).
+   */
+  createTasks(inputs: readonly TaskSpecInput[]): Promise<BatchCreateResult[]>;
   getTask(taskId: string, options?: ReadOptions): Promise<TaskView>;
   listTasks(
     query: { status?: TaskStatus; limit?: number; cursor?: string } & ReadOptions,

@@ -11,6 +11,7 @@ import {
   type RaftNodeOptions,
 } from '@xcron/raft';
 import type {
+  BatchCreateResult,
   CreateTaskResult,
   ExecutionPage,
   ManualFire,
@@ -266,10 +267,11 @@ export class Scheduler implements SchedulerApi {
 
   async createTask(input: TaskSpecInput): Promise<CreateTaskResult> {
     const [result] = await this.createTasks([input]);
+    if ('conflict' in result) throw result.conflict;
     return result;
   }
 
-  async createTasks(inputs: readonly TaskSpecInput[]): Promise<CreateTaskResult[]> {
+  async createTasks(inputs: readonly TaskSpecInput[]): Promise<BatchCreateResult[]> {
     const context = this.specContext();
     const specs = inputs.map((input, i) => {
       try {
@@ -284,7 +286,7 @@ export class Scheduler implements SchedulerApi {
         throw error;
       }
     });
-    const results = new Array<CreateTaskResult | undefined>(specs.length);
+    const results = new Array<BatchCreateResult | undefined>(specs.length);
     let todo = specs.map((spec, i) => ({ i, spec }));
     for (let attempt = 0; todo.length > 0; attempt++) {
       const atMs = this.now();
@@ -299,6 +301,13 @@ export class Scheduler implements SchedulerApi {
         const { i, spec } = todo[j];
         if ('error' in created) {
           if (created.error === 'id_taken' && attempt < ID_RETRIES) retry.push({ i, spec });
+          else if (created.error === 'idempotency_conflict')
+            results[i] = {
+              conflict: new IdempotencyConflictError(
+                created.idempotencyKey,
+                created.existingTaskId,
+              ),
+            };
           else throw refusalError(created);
           continue;
         }
@@ -316,7 +325,7 @@ export class Scheduler implements SchedulerApi {
       }
       todo = retry;
     }
-    return results as CreateTaskResult[];
+    return results as BatchCreateResult[];
   }
 
   async updateTask(taskId: string, patch: TaskPatch): Promise<TaskView> {

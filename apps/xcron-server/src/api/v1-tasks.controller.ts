@@ -15,7 +15,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { SCHEDULER_API, type SchedulerApi } from '@xcron/scheduler/scheduler-api';
 import { ApiAuthGuard } from './api-auth.guard';
-import { ApiError } from './api.error';
+import { ApiError, toApiError } from './api.error';
 import { NEXT_FIRE_TIMES_COUNT } from './api.limits';
 import { API_OPTIONS, type ResolvedApiOptions } from './api.options';
 import { pathTaskId, unwrap } from './controller-helpers';
@@ -61,9 +61,14 @@ export class V1TasksController {
     const inputs = unwrap(parseV1Batch(body, { tasksMax: this.options.batchTasksMax }));
     const results = await this.scheduler.createTasks(inputs);
     let anyCreated = false;
-    const tasks = results.map(({ task, created }) => {
-      anyCreated ||= created;
-      return { task_id: task.id, created };
+    const tasks = results.map((result) => {
+      if ('conflict' in result) {
+        // This task alone is refused; the others of the batch stand.
+        const error = toApiError(result.conflict);
+        return { error: { code: error.code, message: error.message, ...error.data } };
+      }
+      anyCreated ||= result.created;
+      return { task_id: result.task.id, created: result.created };
     });
     reply.status(anyCreated ? 201 : 200);
     return success({ tasks });

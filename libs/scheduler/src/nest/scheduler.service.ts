@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type {
+  BatchCreateResult,
   CreateTaskResult,
   ExecutionPage,
   ManualFire,
@@ -35,7 +36,7 @@ export class SchedulerService implements SchedulerApi, OnApplicationShutdown {
   createTask(input: TaskSpecInput): Promise<CreateTaskResult> {
     return this.scheduler.createTask(input);
   }
-  createTasks(inputs: readonly TaskSpecInput[]): Promise<CreateTaskResult[]> {
+  createTasks(inputs: readonly TaskSpecInput[]): Promise<BatchCreateResult[]> {
     return this.scheduler.createTasks(inputs);
   }
   getTask(taskId: string, options?: ReadOptions): Promise<TaskView> {
