@@ -483,7 +483,7 @@ describe('FireRuntime', () => {
     // task.manualFires keeps it until the `record` command is applied; any plan() in that window
     // (the task's next scheduled fire falling due, another record of the task, …) sees a manual fire
     // neither in flight nor in the timer and schedules it again (fire-runtime.ts, plan(), the
-    // manualFires loop, lines ~159-164). With a Raft round trip (fsync on a majority) the window is
+    // manualFires loop). With a Raft round trip (fsync on a majority) the window is
     // milliseconds long.
     it('sends a manual fire once even if the task is re-planned before its record commits', async () => {
       const h = harness();
@@ -506,7 +506,7 @@ describe('FireRuntime', () => {
       await h.commitHeld();
     });
 
-    // Was a bug (fixed): line ~143 and onDue() line ~194): a re-run of a dead
+    // Was a bug (fixed; plan() and onDue()): a re-run of a dead
     // letter of a one-shot never fires. The failed record completed the task; `run` adds the manual
     // fire to task.manualFires but the runtime ignores every task that is not 'active', manual fires
     // included. (SchedulerState.run() does not revive the task either; either side could own the
@@ -731,7 +731,7 @@ describe('FireRuntime', () => {
 
     // Was a bug (fixed): misfire() does not look at task.recordedAhead, so fire_all (and fire_once,
     // when the latest missed time is one recorded ahead) re-sends fires that already have a
-    // record: fire-runtime.ts, misfire(), the loop over missed times (lines ~221-234) keeps every
+    // record: fire-runtime.ts, misfire(), the loop over missed times, kept every
     // time <= now. Input: an every-second fire_all task, leader n1 recorded T0 and T0+2s but not
     // T0+1s, a new leader starts 10 s later. Expected: T0+2s not dispatched again. Actual: it is.
     it('a new leader under fire_all does not re-send fires recorded ahead', async () => {
