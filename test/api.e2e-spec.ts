@@ -148,6 +148,26 @@ it('patches, pauses, resumes and runs a crontab now, and lists its executions', 
   });
 });
 
+it('removes an optional field with null in a PATCH', async () => {
+  const created = await call('POST', '/v1/tasks', {
+    cron: '* * * * *',
+    name: 'nightly',
+    end_at_ms: Date.now() + 3_600_000,
+    callback: { url: receiver.url('/clear'), body: {} },
+  });
+  const id = created.body.data.task_id as string;
+  expect(created.body.data).toMatchObject({ name: 'nightly', end_at_ms: expect.any(Number) });
+  const patched = await call('PATCH', `/v1/tasks/${id}`, { end_at_ms: null, name: null });
+  expect(patched.status).toBe(200);
+  expect(patched.body.data.end_at_ms).toBeUndefined();
+  expect(patched.body.data.name).toBeUndefined();
+  const both = await call('PATCH', `/v1/tasks/${id}`, {
+    end_at: null,
+    end_at_ms: Date.now() + 60_000,
+  });
+  expect(both.status).toBe(400);
+});
+
 it('records a failing callback as a dead letter and re-runs it', async () => {
   // The first delivery to /dead fails (500, no retry): a dead letter; the re-run succeeds.
   let deadDeliveries = 0;

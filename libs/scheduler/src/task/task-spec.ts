@@ -128,14 +128,16 @@ export function patchTaskSpec(
   patch: TaskPatch,
   context: TaskSpecContext,
 ): TaskSpec {
-  const merged: TaskSpecInput = {
+  const merged: Record<string, unknown> = {
     ...current,
     ...patch,
     retry: { ...current.retry, ...(patch.retry ?? {}) },
     callback: patch.callback ?? current.callback,
     ...(current.idempotencyKey !== undefined ? { idempotencyKey: current.idempotencyKey } : {}),
   };
-  return normalizeTaskSpec(merged, context);
+  // null removes an optional field (name, start/end/expire times).
+  for (const [field, value] of Object.entries(patch)) if (value === null) delete merged[field];
+  return normalizeTaskSpec(merged as unknown as TaskSpecInput, context);
 }
 
 function checkCallback(

@@ -66,8 +66,13 @@ export type TaskSpecInput = Omit<
     readonly retry?: Partial<RetryPolicy>;
   };
 
-/** Fields PATCH may change: everything but the idempotency key. */
-export type TaskPatch = Partial<Omit<TaskSpecInput, 'idempotencyKey'>>;
+/** The optional fields a PATCH may remove, by giving them as null. */
+export type ClearableTaskField = 'name' | 'startAtMs' | 'endAtMs' | 'expireAtMs';
+
+/** Fields PATCH may change: everything but the idempotency key; null removes a clearable one. */
+export type TaskPatch = Partial<Omit<TaskSpecInput, 'idempotencyKey' | ClearableTaskField>> & {
+  readonly [F in ClearableTaskField]?: TaskSpecInput[F] | null;
+};
 
 export type TaskStatus = 'active' | 'paused' | 'completed' | 'deleted';
 

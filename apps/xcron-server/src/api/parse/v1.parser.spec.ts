@@ -161,6 +161,19 @@ describe('parseV1PatchTask', () => {
     });
   });
 
+  it('reads null as "remove" for name and the start, end and expire times', () => {
+    expect(parseV1PatchTask({ name: null, end_at: null, expire_at_ms: null })).toEqual({
+      name: null,
+      endAtMs: null,
+      expireAtMs: null,
+    });
+    expect(refused(parseV1PatchTask({ end_at: null, end_at_ms: 5 }))[0]).toBe('request_invalid');
+    expect(refused(parseV1PatchTask({ jitter_ms: null }))).toEqual([
+      'request_invalid',
+      'jitter_ms',
+    ]);
+  });
+
   it('refuses idempotency_key, unknown fields and an empty patch', () => {
     expect(refused(parseV1PatchTask({ idempotency_key: 'x' }))).toEqual([
       'request_invalid',

@@ -4,6 +4,7 @@
  * `start_at_ms`, …), one of the two per time. Pure and framework-free.
  */
 import type {
+  ClearableTaskField,
   ReadConsistency,
   ScheduleSpec,
   TaskPatch,
@@ -49,6 +50,16 @@ const PATCH_FIELDS: ReadonlySet<string> = new Set([
 ]);
 const CREATE_FIELDS: ReadonlySet<string> = new Set([...PATCH_FIELDS, 'idempotency_key']);
 const BATCH_FIELDS: ReadonlySet<string> = new Set(['tasks']);
+/** PATCH fields that null removes: the wire name and the task field. */
+const CLEARABLE_FIELDS: readonly [string, ClearableTaskField][] = [
+  ['name', 'name'],
+  ['start_at', 'startAtMs'],
+  ['start_at_ms', 'startAtMs'],
+  ['end_at', 'endAtMs'],
+  ['end_at_ms', 'endAtMs'],
+  ['expire_at', 'expireAtMs'],
+  ['expire_at_ms', 'expireAtMs'],
+];
 
 type MutableTask = CommonTaskOptions & {
   schedule?: ScheduleSpec;
@@ -142,8 +153,20 @@ export function parseV1PatchTask(body: unknown): TaskPatch | InvalidTaskError {
     if ('idempotency_key' in object)
       throw invalidRequest('idempotency_key', 'idempotency_key cannot be changed');
     refuseUnknownFields(object, PATCH_FIELDS, '');
+    // null removes an optional field; both spellings of a time name the same field.
+    const cleared: Partial<Record<ClearableTaskField, null>> = {};
+    const fields = { ...object };
+    for (const [wire, field] of CLEARABLE_FIELDS)
+      if (fields[wire] === null) {
+        delete fields[wire];
+        cleared[field] = null;
+      }
     const patch: MutableTask = {};
-    readTaskFields(object, '', patch);
+    readTaskFields(fields, '', patch);
+    for (const field of Object.keys(cleared) as ClearableTaskField[])
+      if (field in patch)
+        throw invalidRequest(undefined, `${field} is both set and removed by this patch`);
+    Object.assign(patch, cleared);
     if (Object.keys(patch).length === 0)
       throw invalidRequest(undefined, 'the patch changes nothing');
     return patch as TaskPatch;

@@ -87,7 +87,14 @@ export class InMemorySchedulerApi implements SchedulerApi {
   async updateTask(taskId: string, patch: TaskPatch): Promise<TaskView> {
     this.fail();
     const task = this.find(taskId);
-    const merged = { ...task.spec, ...patch, retry: { ...task.spec.retry, ...patch.retry } };
+    // null removes a field, as in the real service.
+    const merged = Object.fromEntries(
+      Object.entries({
+        ...task.spec,
+        ...patch,
+        retry: { ...task.spec.retry, ...patch.retry },
+      }).filter(([, value]) => value !== null),
+    ) as unknown as TaskSpecInput;
     this.validate(merged);
     return this.put({ ...task, spec: merged as TaskSpec, updatedAtMs: this.clock.nowMs() });
   }
