@@ -72,6 +72,7 @@ export class ClassicLevelRaftStorage implements RaftLogStorage {
     const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dirPath, {
       keyEncoding: 'view',
       valueEncoding: 'view',
+      writeBufferSize: RAFT_STORAGE_LIMITS.writeBufferBytes,
     });
     try {
       await db.open();
