@@ -1,4 +1,10 @@
-import { MessageType, type Entry, type EntryType, type Message, type SnapshotMeta } from '../core/types';
+import {
+  MessageType,
+  type Entry,
+  type EntryType,
+  type Message,
+  type SnapshotMeta,
+} from '../core/types';
 import { WireReader } from '../transport/wire-reader';
 import { WireWriter } from '../transport/wire-writer';
 import { MalformedFrameError } from '../transport/transport.errors';
@@ -50,8 +56,7 @@ export function encodeMessage(message: Message, entriesSection?: Uint8Array): Bu
   if (message.rejectHint !== undefined) writer.u64(message.rejectHint);
   if (message.context !== undefined) writer.string32(message.context);
   if (message.snapshot !== undefined) writer.string32(JSON.stringify(message.snapshot));
-  if (message.entries !== undefined)
-    writer.raw(entriesSection ?? encodeEntries(message.entries));
+  if (message.entries !== undefined) writer.raw(entriesSection ?? encodeEntries(message.entries));
   return writer.finish();
 }
 
