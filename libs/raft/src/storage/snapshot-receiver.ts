@@ -3,12 +3,27 @@ import type { SnapshotMeta } from '../core/types';
 import type { SnapshotInfo } from './snapshot-format';
 import { hex32, writeFully, type TempSnapshot } from './snapshot-file-io';
 import { SerialRunner } from './serial-runner';
+import { SNAPSHOT_LIMITS } from './storage.constants';
 import { invalidArgument, StorageError, StorageErrorCode } from './storage.errors';
 
-/** What the leader announced ahead of a snapshot's chunks. */
+/**
+ * The size and CRC32C of a snapshot's data, as the leader announces them: ahead of the chunks (a
+ * snapshot file), or after the last one (a state machine's stream, of unknown length up front).
+ */
 export interface SnapshotExpectation {
   dataBytes: number;
   dataCrc32c: number;
+}
+
+/** Throws InvalidArgument unless both are integers in range. */
+export function checkExpectation(expected: SnapshotExpectation): void {
+  const check = (value: number, max: number, what: string): void => {
+    if (!Number.isSafeInteger(value) || value < 0 || value > max) {
+      throw invalidArgument(`${what} ${value} is not an integer in [0, ${max}]`);
+    }
+  };
+  check(expected.dataBytes, SNAPSHOT_LIMITS.dataBytesMax, 'announced snapshot size');
+  check(expected.dataCrc32c, 0xffff_ffff, 'announced snapshot CRC32C');
 }
 
 /** The follower side of InstallSnapshot: chunks in order, committed on finish(). */
@@ -20,11 +35,12 @@ export interface SnapshotReceiver {
    */
   writeChunk(offsetBytes: number, bytes: Uint8Array): Promise<void>;
   /**
-   * Verifies size and CRC against the expectation, then makes the snapshot durable under its final
+   * Verifies size and CRC against the expectation (given to beginReceive, or here: `final`, from
+   * the end of a stream; both when both are given), then makes the snapshot durable under its final
    * name (fdatasync, rename, directory fsync) and applies retention. On a mismatch the partial file
    * is deleted and ChecksumMismatch is thrown.
    */
-  finish(): Promise<SnapshotInfo>;
+  finish(final?: SnapshotExpectation): Promise<SnapshotInfo>;
   /**
    * Deletes the partial file. Idempotent; a no-op after finish(). A receiver dropped without
    * abort() leaves its temp file until the store is next opened.
@@ -46,7 +62,8 @@ export class FileSnapshotReceiver implements SnapshotReceiver {
   constructor(
     private readonly temp: TempSnapshot,
     private readonly meta: SnapshotMeta,
-    private readonly expected: SnapshotExpectation,
+    /** Undefined: announced at finish() (a stream of unknown length). */
+    private readonly expected: SnapshotExpectation | undefined,
     private readonly commit: (dataBytes: number, crc: number) => Promise<SnapshotInfo>,
   ) {}
 
@@ -64,10 +81,11 @@ export class FileSnapshotReceiver implements SnapshotReceiver {
         ),
       );
     }
-    if (this.receivedBytes + bytes.length > this.expected.dataBytes) {
+    const limit = this.expected?.dataBytes ?? SNAPSHOT_LIMITS.dataBytesMax;
+    if (this.receivedBytes + bytes.length > limit) {
       return Promise.reject(
         invalidArgument(
-          `snapshot ${this.describe()}: chunk ends at ${this.receivedBytes + bytes.length}, past the announced ${this.expected.dataBytes} bytes`,
+          `snapshot ${this.describe()}: chunk ends at ${this.receivedBytes + bytes.length}, past the ${this.expected ? 'announced' : 'largest'} ${limit} bytes`,
         ),
       );
     }
@@ -84,9 +102,13 @@ export class FileSnapshotReceiver implements SnapshotReceiver {
     });
   }
 
-  async finish(): Promise<SnapshotInfo> {
+  async finish(final?: SnapshotExpectation): Promise<SnapshotInfo> {
     if (this.state !== 'open') {
       throw invalidArgument(`snapshot ${this.describe()} receiver is ${this.state}`);
+    }
+    if (final !== undefined) checkExpectation(final);
+    else if (this.expected === undefined) {
+      throw invalidArgument(`snapshot ${this.describe()}: neither size nor CRC32C was announced`);
     }
     this.state = 'finishing';
     await this.writes.drain();
@@ -98,12 +120,9 @@ export class FileSnapshotReceiver implements SnapshotReceiver {
         { cause: this.writeError },
       );
     }
-    const mismatch =
-      this.receivedBytes !== this.expected.dataBytes
-        ? `received ${this.receivedBytes} bytes, announced ${this.expected.dataBytes}`
-        : this.crc !== this.expected.dataCrc32c
-          ? `CRC32C 0x${hex32(this.crc)}, announced 0x${hex32(this.expected.dataCrc32c)}`
-          : undefined;
+    const mismatch = [this.expected, final]
+      .map((expected) => (expected === undefined ? undefined : this.mismatch(expected)))
+      .find((reason) => reason !== undefined);
     if (mismatch !== undefined) {
       await this.discard();
       throw new StorageError(
@@ -119,6 +138,14 @@ export class FileSnapshotReceiver implements SnapshotReceiver {
       await this.discard();
       throw error;
     }
+  }
+
+  private mismatch(expected: SnapshotExpectation): string | undefined {
+    if (this.receivedBytes !== expected.dataBytes)
+      return `received ${this.receivedBytes} bytes, announced ${expected.dataBytes}`;
+    if (this.crc !== expected.dataCrc32c)
+      return `CRC32C 0x${hex32(this.crc)}, announced 0x${hex32(expected.dataCrc32c)}`;
+    return undefined;
   }
 
   async abort(): Promise<void> {

@@ -173,6 +173,33 @@ describe('SnapshotStore', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('writes a state-in-machine snapshot: a flagged file without data, newest like any other', async () => {
+    const store = await open();
+    await store.write(meta(10), dataFor(10, 1000));
+    const info = await store.writeStateInMachine(meta(20, 2));
+    expect(info).toMatchObject({ meta: meta(20, 2), dataBytes: 0, stateInMachine: true });
+    const latest = (await (await open()).latest())!;
+    expect(latest).toMatchObject({ meta: meta(20, 2), dataBytes: 0, stateInMachine: true });
+    expect(() => latest.chunks()).toThrow('carries no data');
+    // A data file is still written as version 1 (readable by older builds), and says so.
+    const bytes = await readFile(join(dir, snapshotFileName(10, 1)));
+    expect(bytes.readUInt32LE(4)).toBe(1);
+    expect((await readFile(info.filePath)).readUInt32LE(4)).toBe(2);
+    await store.write(meta(30), dataFor(30, 10));
+    expect((await store.latest())!).toMatchObject({ dataBytes: 10, stateInMachine: false });
+  });
+
+  it('falls back from a state-in-machine snapshot whose header is damaged', async () => {
+    const store = await open();
+    await store.write(meta(10), dataFor(10, 1000));
+    const info = await store.writeStateInMachine(meta(20));
+    const bytes = await readFile(info.filePath);
+    bytes[24] ^= 0x02; // the flags: covered by the header CRC
+    await writeFile(info.filePath, bytes);
+    expect((await store.latest())!.meta.index).toBe(10);
+    expect(warnings[0]).toContain('header checksum mismatch');
+  });
+
   describe('receiver', () => {
     const data = dataFor(99, 100_000);
     const expected = { dataBytes: data.length, dataCrc32c: crc32c(data) };
@@ -219,6 +246,29 @@ describe('SnapshotStore', () => {
       });
       expect(await readdir(dir)).toEqual([snapshotFileName(100, 1)]);
       expect((await store.latest())!.meta.index).toBe(100);
+    });
+
+    it('takes the size and CRC at finish when the leader streams data of unknown length', async () => {
+      const store = await open();
+      const receiver = await store.beginReceive(meta(500, 4));
+      for (let offset = 0; offset < data.length; offset += 30_000) {
+        await receiver.writeChunk(offset, data.subarray(offset, offset + 30_000));
+      }
+      await receiver.finish(expected);
+      expect(Buffer.concat(await readAll((await store.latest())!)).equals(data)).toBe(true);
+
+      const wrong = await store.beginReceive(meta(600));
+      await wrong.writeChunk(0, data);
+      await expect(
+        wrong.finish({ dataBytes: data.length, dataCrc32c: expected.dataCrc32c ^ 1 }),
+      ).rejects.toMatchObject({ code: StorageErrorCode.ChecksumMismatch });
+      const untold = await store.beginReceive(meta(700));
+      await untold.writeChunk(0, data);
+      await expect(untold.finish()).rejects.toMatchObject({
+        code: StorageErrorCode.InvalidArgument,
+      });
+      await untold.abort();
+      expect(await readdir(dir)).toEqual([snapshotFileName(500, 4)]);
     });
 
     it('refuses to commit fewer bytes than announced, or more', async () => {

@@ -7,8 +7,10 @@ import { SerialRunner } from './serial-runner';
 import {
   decodeSnapshotHeader,
   encodeSnapshotHeader,
+  fixedHeaderBytes,
   parseSnapshotFileName,
-  readMetaBytes,
+  readFixedHeader,
+  SNAPSHOT_FIXED_HEADER_BYTES_MAX,
   snapshotFileName,
   type SnapshotInfo,
 } from './snapshot-format';
@@ -16,7 +18,7 @@ import { encodeSnapshotMetaJson } from './snapshot-meta-json';
 import {
   RAFT_STORAGE_LIMITS,
   SNAPSHOT_FILE_PREFIX,
-  SNAPSHOT_HEADER_BYTES,
+  SNAPSHOT_FLAG_STATE_IN_MACHINE,
   SNAPSHOT_LIMITS,
   TEMP_FILE_SUFFIX,
 } from './storage.constants';
@@ -30,6 +32,7 @@ import {
   type TempSnapshot,
 } from './snapshot-file-io';
 import {
+  checkExpectation,
   FileSnapshotReceiver,
   type SnapshotExpectation,
   type SnapshotReceiver,
@@ -56,7 +59,8 @@ export interface StoredSnapshot extends SnapshotInfo {
    * The data as chunks of at most `chunkBytes` (each a fresh buffer the caller may keep), read from
    * the file on demand. After the last chunk the CRC is checked: a mismatch (or a file cut short)
    * throws a StorageCorruptionError naming the file. If a newer write deleted this file meanwhile,
-   * the read fails with ENOENT: take latest() again.
+   * the read fails with ENOENT: take latest() again. A `stateInMachine` file has no data: reading
+   * it throws (InvalidArgument), the state is the state machine's own.
    */
   chunks(options?: { chunkBytes?: number }): AsyncIterable<Uint8Array>;
 }
@@ -123,6 +127,21 @@ export class SnapshotStore {
   }
 
   /**
+   * Writes a snapshot file without data, flagged `stateInMachine`: the state machine keeps its
+   * state durably on its own and has made it durable up to at least `meta.index` (a durable state
+   * machine's local snapshot: the file records the meta, the membership and the compaction point).
+   */
+  async writeStateInMachine(meta: SnapshotMeta): Promise<SnapshotInfo> {
+    const temp = await this.createTemp(meta, SNAPSHOT_FLAG_STATE_IN_MACHINE);
+    try {
+      return await this.commitTemp(temp, meta, 0, 0, SNAPSHOT_FLAG_STATE_IN_MACHINE);
+    } catch (error) {
+      await temp.discard();
+      throw error;
+    }
+  }
+
+  /**
    * The newest valid snapshot, or undefined when the directory holds none. A corrupt one is logged
    * and skipped for the previous; if every snapshot is corrupt, throws (the node must not start as
    * if it had none). `verifyData` (default true) reads the data once to check its CRC; without it
@@ -159,17 +178,23 @@ export class SnapshotStore {
     return undefined;
   }
 
-  /** Starts receiving a snapshot from the leader; nothing is visible until finish(). */
-  async beginReceive(meta: SnapshotMeta, expected: SnapshotExpectation): Promise<SnapshotReceiver> {
-    checkRange(expected.dataBytes, 0, SNAPSHOT_LIMITS.dataBytesMax, 'announced snapshot size');
-    checkRange(expected.dataCrc32c, 0, 0xffff_ffff, 'announced snapshot CRC32C');
+  /**
+   * Starts receiving a snapshot from the leader; nothing is visible until finish(). Without
+   * `expected` (a leader streaming a state machine's snapshot does not know its size up front),
+   * the size and CRC must be given to finish().
+   */
+  async beginReceive(
+    meta: SnapshotMeta,
+    expected?: SnapshotExpectation,
+  ): Promise<SnapshotReceiver> {
+    if (expected !== undefined) checkExpectation(expected);
     const temp = await this.createTemp(meta);
     return new FileSnapshotReceiver(temp, meta, expected, (dataBytes, crc) =>
       this.commitTemp(temp, meta, dataBytes, crc),
     );
   }
 
-  private async createTemp(meta: SnapshotMeta): Promise<TempSnapshot> {
+  private async createTemp(meta: SnapshotMeta, flags = 0): Promise<TempSnapshot> {
     checkSnapshotMeta(meta);
     const metaJson = encodeSnapshotMetaJson(meta);
     if (metaJson.length > RAFT_STORAGE_LIMITS.snapshotMetaJsonBytesMax) {
@@ -181,8 +206,8 @@ export class SnapshotStore {
       this.dirPath,
       `${finalName}.${process.pid}-${this.tempSequence}${TEMP_FILE_SUFFIX}`,
     );
-    const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL;
-    const handle = await fsp.open(path, flags, 0o644);
+    const openFlags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL;
+    const handle = await fsp.open(path, openFlags, 0o644);
     let closed = false;
     const close = async (): Promise<void> => {
       if (closed) return;
@@ -194,7 +219,7 @@ export class SnapshotStore {
       finalPath: join(this.dirPath, finalName),
       handle,
       metaJson,
-      dataStart: SNAPSHOT_HEADER_BYTES + metaJson.length,
+      dataStart: fixedHeaderBytes(flags) + metaJson.length,
       close,
       discard: async () => {
         await close().catch(() => undefined);
@@ -209,15 +234,22 @@ export class SnapshotStore {
     meta: SnapshotMeta,
     dataBytes: number,
     crc: number,
+    flags = 0,
   ): Promise<SnapshotInfo> {
-    await writeFully(temp.handle, encodeSnapshotHeader(temp.metaJson, dataBytes, crc), 0);
+    await writeFully(temp.handle, encodeSnapshotHeader(temp.metaJson, dataBytes, crc, flags), 0);
     await temp.handle.datasync();
     await temp.close();
     return this.commits.run(async () => {
       await fsp.rename(temp.path, temp.finalPath);
       await syncDir(this.dirPath);
       await this.applyRetention();
-      return { meta, dataBytes, dataCrc32c: crc, filePath: temp.finalPath };
+      return {
+        meta,
+        dataBytes,
+        dataCrc32c: crc,
+        filePath: temp.finalPath,
+        stateInMachine: (flags & SNAPSHOT_FLAG_STATE_IN_MACHINE) !== 0,
+      };
     });
   }
 
@@ -259,17 +291,18 @@ export class SnapshotStore {
     const handle = await fsp.open(filePath, 'r');
     try {
       const sizeBytes = (await handle.stat()).size;
-      const fixed = await readAt(handle, 0, SNAPSHOT_HEADER_BYTES);
-      const metaBytes = readMetaBytes(fixed);
-      if (typeof metaBytes === 'string') throw corrupt('byte 0', metaBytes);
-      const meta = await readAt(handle, SNAPSHOT_HEADER_BYTES, metaBytes);
-      const header = decodeSnapshotHeader(Buffer.concat([fixed, meta]));
+      const start = await readAt(handle, 0, SNAPSHOT_FIXED_HEADER_BYTES_MAX);
+      const fixed = readFixedHeader(start);
+      if (typeof fixed === 'string') throw corrupt('byte 0', fixed);
+      const { fixedBytes, metaBytes } = fixed;
+      const meta = await readAt(handle, fixedBytes, metaBytes);
+      const header = decodeSnapshotHeader(Buffer.concat([start.subarray(0, fixedBytes), meta]));
       if (typeof header === 'string') throw corrupt('byte 0', header);
       const named = parseSnapshotFileName(name);
       if (named?.index !== header.meta.index || named.term !== header.meta.term) {
         throw corrupt('byte 0', `header says index ${header.meta.index} term ${header.meta.term}`);
       }
-      const expectedBytes = SNAPSHOT_HEADER_BYTES + metaBytes + header.dataBytes;
+      const expectedBytes = fixedBytes + metaBytes + header.dataBytes;
       if (sizeBytes !== expectedBytes) {
         throw corrupt(
           `byte ${Math.min(sizeBytes, expectedBytes)}`,
@@ -281,6 +314,7 @@ export class SnapshotStore {
         dataBytes: header.dataBytes,
         dataCrc32c: header.dataCrc32c,
         filePath,
+        stateInMachine: (header.flags & SNAPSHOT_FLAG_STATE_IN_MACHINE) !== 0,
       };
     } finally {
       await handle.close();
@@ -291,6 +325,11 @@ export class SnapshotStore {
     return {
       ...info,
       chunks: (options = {}) => {
+        if (info.stateInMachine) {
+          throw invalidArgument(
+            `snapshot ${info.filePath} carries no data: the state lives in the state machine`,
+          );
+        }
         const chunkBytes = options.chunkBytes ?? this.readChunkBytes;
         checkChunkBytes(chunkBytes);
         return this.readData(info, chunkBytes);
@@ -332,10 +371,9 @@ export class SnapshotStore {
 
   /** Where the data starts, from the file's own header (the handle may be a newer file of the same name). */
   private async headerBytes(handle: fsp.FileHandle, filePath: string): Promise<number> {
-    const metaBytes = readMetaBytes(await readAt(handle, 0, SNAPSHOT_HEADER_BYTES));
-    if (typeof metaBytes === 'string')
-      throw new StorageCorruptionError(filePath, 'byte 0', metaBytes);
-    return SNAPSHOT_HEADER_BYTES + metaBytes;
+    const fixed = readFixedHeader(await readAt(handle, 0, SNAPSHOT_FIXED_HEADER_BYTES_MAX));
+    if (typeof fixed === 'string') throw new StorageCorruptionError(filePath, 'byte 0', fixed);
+    return fixed.fixedBytes + fixed.metaBytes;
   }
 }
 

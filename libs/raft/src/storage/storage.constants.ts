@@ -50,8 +50,20 @@ export const LOG_STORE_FORMAT_VERSION = 1;
 
 /** Snapshot file header: magic, format version, sizes, checksums (see snapshot-format.ts). */
 export const SNAPSHOT_MAGIC = 0x53524358; // "XCRS" read as little-endian u32
+/** Version 1: a file carrying the state machine's data (header of SNAPSHOT_HEADER_BYTES). */
 export const SNAPSHOT_FORMAT_VERSION = 1;
 export const SNAPSHOT_HEADER_BYTES = 28;
+/**
+ * Version 2: the version 1 header plus a u32 of flags (header of SNAPSHOT_HEADER_V2_BYTES). Only a
+ * file with flags is written as version 2, so that a data file stays readable by older builds.
+ */
+export const SNAPSHOT_FORMAT_VERSION_FLAGS = 2;
+export const SNAPSHOT_HEADER_V2_BYTES = 32;
+/**
+ * Flag: the file carries no data — the state lives in the state machine's own durable store,
+ * which holds at least the snapshot's index (see DurableState in node/state-machine.ts).
+ */
+export const SNAPSHOT_FLAG_STATE_IN_MACHINE = 1;
 export const SNAPSHOT_FILE_PREFIX = 'snapshot-';
 export const SNAPSHOT_FILE_SUFFIX = '.snap';
 export const TEMP_FILE_SUFFIX = '.tmp';
