@@ -1,4 +1,5 @@
 import type { ConfChange, Member, NodeId, SnapshotMeta } from '../core/types';
+import type { SnapshotExpectation } from '../storage/snapshot-receiver';
 import { WireReader } from '../transport/wire-reader';
 import { WireWriter } from '../transport/wire-writer';
 import { MalformedFrameError } from '../transport/transport.errors';
@@ -6,7 +7,8 @@ import { MalformedFrameError } from '../transport/transport.errors';
 /**
  * Requests between node drivers over the transport's request/response channel: a follower
  * forwarding a write (or a membership change) to the leader, the leader streaming a snapshot to a
- * follower in chunks, a node with an empty disk probing its peers at start-up (`cluster-probe`,
+ * follower in chunks (the size and CRC32C of the data announced ahead of them for a snapshot file,
+ * after the last one — in `snapshot-end` — for a state machine's stream), a node with an empty disk probing its peers at start-up (`cluster-probe`,
  * answered with a ClusterProbeAnswer), and a joining node asking the leader to re-admit it
  * (`rejoin`, answered with a RejoinAnswer).
  */
@@ -18,12 +20,18 @@ export type NodeRequest =
   | {
       kind: 'snapshot-begin';
       meta: SnapshotMeta;
-      dataBytes: number;
-      dataCrc32c: number;
+      /** Undefined: announced in `snapshot-end` (a stream of unknown length). */
+      announced?: SnapshotExpectation;
       term: number;
     }
   | { kind: 'snapshot-chunk'; snapshotIndex: number; offsetBytes: number; data: Uint8Array }
-  | { kind: 'snapshot-end'; snapshotIndex: number };
+  | { kind: 'snapshot-end'; snapshotIndex: number; final?: SnapshotExpectation };
+
+/**
+ * The size a `snapshot-begin` announces for a stream of unknown length (the wire keeps the field:
+ * a node of an older build refuses such a transfer, being unable to take the size at the end).
+ */
+const DATA_BYTES_UNKNOWN = Number.MAX_SAFE_INTEGER;
 
 /** What a node tells a prober: enough to know whether a cluster already exists, and its leader. */
 export interface ClusterProbeAnswer {
@@ -75,8 +83,8 @@ export function encodeNodeRequest(request: NodeRequest): Buffer {
     case 'snapshot-begin':
       return writer
         .string32(JSON.stringify(request.meta))
-        .u64(request.dataBytes)
-        .u32(request.dataCrc32c)
+        .u64(request.announced?.dataBytes ?? DATA_BYTES_UNKNOWN)
+        .u32(request.announced?.dataCrc32c ?? 0)
         .u64(request.term)
         .finish();
     case 'snapshot-chunk':
@@ -86,7 +94,9 @@ export function encodeNodeRequest(request: NodeRequest): Buffer {
         .bytes32(request.data)
         .finish();
     case 'snapshot-end':
-      return writer.u64(request.snapshotIndex).finish();
+      writer.u64(request.snapshotIndex);
+      if (request.final) writer.u64(request.final.dataBytes).u32(request.final.dataCrc32c);
+      return writer.finish();
     case 'cluster-probe':
       return writer.finish();
     case 'rejoin':
@@ -111,15 +121,15 @@ export function decodeNodeRequest(bytes: Uint8Array): NodeRequest {
     case 'propose':
       request = { kind, timeoutMs: reader.u32(), data: Uint8Array.from(reader.bytes32()) };
       break;
-    case 'snapshot-begin':
-      request = {
-        kind,
-        meta: JSON.parse(reader.string32()) as SnapshotMeta,
-        dataBytes: reader.u64(),
-        dataCrc32c: reader.u32(),
-        term: reader.u64(),
-      };
+    case 'snapshot-begin': {
+      const meta = JSON.parse(reader.string32()) as SnapshotMeta;
+      const dataBytes = reader.u64();
+      const dataCrc32c = reader.u32();
+      const term = reader.u64();
+      request = { kind, meta, term };
+      if (dataBytes !== DATA_BYTES_UNKNOWN) request.announced = { dataBytes, dataCrc32c };
       break;
+    }
     case 'snapshot-chunk':
       request = {
         kind,
@@ -130,6 +140,8 @@ export function decodeNodeRequest(bytes: Uint8Array): NodeRequest {
       break;
     case 'snapshot-end':
       request = { kind, snapshotIndex: reader.u64() };
+      if (reader.remainingBytes > 0)
+        request.final = { dataBytes: reader.u64(), dataCrc32c: reader.u32() };
       break;
     case 'cluster-probe':
       request = { kind };

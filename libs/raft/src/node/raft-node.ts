@@ -17,7 +17,13 @@ import {
 } from '../core/types';
 import { ClassicLevelRaftStorage } from '../storage/classic-level-raft-storage';
 import type { RaftLogStorage } from '../storage/raft-storage';
-import { SnapshotStore, type SnapshotReceiver } from '../storage/snapshot-store';
+import {
+  SnapshotStore,
+  type SnapshotExpectation,
+  type SnapshotReceiver,
+  type StoredSnapshot,
+} from '../storage/snapshot-store';
+import { crc32c } from '@node-rs/crc32';
 import { PeerTransport } from '../transport/peer-transport';
 import type { TransportLimits } from '../transport/transport.constants';
 import { RemoteHandlerError } from '../transport/transport.errors';
@@ -32,7 +38,8 @@ import {
   type RejoinAnswer,
 } from './node-rpc';
 import { NodeStoppedError, ProposalLostError, ProposalTimeoutError } from './raft-node.errors';
-import type { StateMachine } from './state-machine';
+import { rechunk } from './rechunk';
+import type { DurableState, StateMachine } from './state-machine';
 
 export interface RaftNodeLogger {
   info(message: string): void;
@@ -79,6 +86,11 @@ export interface RaftNodeOptions {
   snapshotEveryEntries?: number;
   /** Entries kept in the log behind a snapshot, so that a follower slightly behind needs none. */
   compactionMarginEntries?: number;
+  /**
+   * At most this many bytes of entry data kept behind a snapshot (default 8 MiB): the margin is
+   * the smaller of this and `compactionMarginEntries` (it may be no entry at all).
+   */
+  compactionMarginBytes?: number;
   proposalTimeoutMs?: number;
   /** Where each Ready's log write goes; default classic-level under `dataDir/log`. */
   storage?: RaftLogStorage;
@@ -148,6 +160,8 @@ const STARTING_CODE = 'STARTING';
 const INVALID_CONF_CHANGE_CODE = 'INVALID_CONF_CHANGE';
 /** Entries deleted per log-store compaction call (see compactStorage). */
 const COMPACT_STEP_ENTRIES = 1_000;
+/** Chunks of an InstallSnapshot transfer (a file's data, or a state machine's stream re-cut). */
+const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 
 /** The cluster id: a digest of the bootstrap membership, so nodes of different clusters never talk. */
 export function clusterIdOf(members: readonly Member[]): string {
@@ -182,6 +196,8 @@ export class RaftNode {
   private messagesDeferred = false;
   /** The snapshot being written (and the log compacted behind it), if any: one at a time. */
   private snapshotting: Promise<void> | undefined;
+  /** The log store reclaiming the disk space of compacted entries, if it does (one at a time). */
+  private reclaiming: Promise<void> | undefined;
   /** How far this node's log store is compacted, as far as this driver knows. */
   private storageCompactedIndex: number;
   private lastSnapshotIndex: number;
@@ -222,6 +238,7 @@ export class RaftNode {
       heartbeatTicks: 1,
       snapshotEveryEntries: 10_000,
       compactionMarginEntries: 1_000,
+      compactionMarginBytes: 8 * 1024 * 1024,
       proposalTimeoutMs: 5_000,
       logger: console,
       random: Math.random,
@@ -233,6 +250,11 @@ export class RaftNode {
         Object.entries(input).filter(([, value]) => value !== undefined),
       ) as RaftNodeOptions),
     };
+    if (options.stateMachine.durableState && !options.stateMachine.snapshotIsIsolated) {
+      throw new Error(
+        'raft: a state machine with durableState must stream its snapshot from a frozen view (snapshotIsIsolated): it is sent to followers while applies go on',
+      );
+    }
     const storage =
       input.storage ?? (await ClassicLevelRaftStorage.open(join(options.dataDir, 'log')));
     const snapshots = await SnapshotStore.open(join(options.dataDir, 'snapshots'), {
@@ -303,20 +325,25 @@ export class RaftNode {
     let base = persisted.snapshot;
     let entries = persisted.entries;
     const latest = await snapshots.latest({ verifyData: false });
-    if (latest && latest.meta.index >= base.index && latest.meta.index > 0) {
-      const atBase = entries.find((e) => e.index === latest.meta.index);
-      const keepsLog =
-        atBase === undefined
-          ? entries.length > 0 && entries[0].index === latest.meta.index + 1
-          : atBase.term === latest.meta.term;
-      base = latest.meta;
-      entries = keepsLog ? entries.filter((e) => e.index > base.index) : [];
-      await options.stateMachine.restore(base, latest.chunks());
-      options.logger.info(`raft: restored the state machine from snapshot ${base.index} on disk`);
-    } else if (persisted.compactedIndex > base.index) {
-      throw new Error(
-        `raft: the log is compacted to ${persisted.compactedIndex} but no snapshot file covers it`,
-      );
+    try {
+      if (latest && latest.meta.index >= base.index && latest.meta.index > 0) {
+        const atBase = entries.find((e) => e.index === latest.meta.index);
+        const keepsLog =
+          atBase === undefined
+            ? entries.length > 0 && entries[0].index === latest.meta.index + 1
+            : atBase.term === latest.meta.term;
+        base = latest.meta;
+        entries = keepsLog ? entries.filter((e) => e.index > base.index) : [];
+        await RaftNode.restoreAtStart(options, latest);
+      } else if (persisted.compactedIndex > base.index) {
+        throw new Error(
+          `raft: the log is compacted to ${persisted.compactedIndex} but no snapshot file covers it`,
+        );
+      }
+    } catch (error) {
+      await transport.stop();
+      await storage.close();
+      throw error;
     }
     const core = new RaftCore(
       {
@@ -346,6 +373,33 @@ export class RaftNode {
     node.scheduleDrive();
     if (core.isJoining) void node.rejoinLoop(joinHint);
     return node;
+  }
+
+  /**
+   * Start-up with the newest snapshot file `latest`: a durable state machine that already holds it
+   * (persisted index at or past it) is left as it is — Raft applies again from the snapshot's
+   * index and it skips what it holds; otherwise the state machine is restored from the file's
+   * data, and a file without data (the state lived in the state machine) is a lost state.
+   */
+  private static async restoreAtStart(options: NodeOptions, latest: StoredSnapshot): Promise<void> {
+    const { meta } = latest;
+    const durable = options.stateMachine.durableState;
+    const persistedIndex = durable?.persistedIndex();
+    if (persistedIndex !== undefined && persistedIndex >= meta.index) {
+      options.logger.info(
+        `raft: the state machine holds index ${persistedIndex}, at or past snapshot ${meta.index}: not restored, entries after ${meta.index} are applied again`,
+      );
+      return;
+    }
+    if (latest.stateInMachine) {
+      throw new Error(
+        persistedIndex === undefined
+          ? `raft: snapshot ${meta.index} on disk says the state lives in the state machine, but this state machine keeps no durable state (durableState): its data cannot be restored`
+          : `raft: snapshot ${meta.index} on disk has no data (the state lives in the state machine), but the state machine's durable state holds only index ${persistedIndex} < ${meta.index}: the state machine's data was lost or rolled back. Restore it, or wipe this node's data (Raft's and the state machine's) so that it rejoins and receives a snapshot from the leader`,
+      );
+    }
+    await options.stateMachine.restore(meta, latest.chunks());
+    options.logger.info(`raft: restored the state machine from snapshot ${meta.index} on disk`);
   }
 
   /**
@@ -725,6 +779,7 @@ export class RaftNode {
     while (this.driving) await delay(5);
     await this.applyChain;
     await this.snapshotting;
+    await this.reclaiming;
     for (const { receiver } of this.receivingSnapshots.values())
       await receiver.abort().catch(() => undefined);
     await this.storage.close();
@@ -913,8 +968,11 @@ export class RaftNode {
     });
   }
 
-  /** Runs `task` on the apply chain: after every apply queued before it, before any queued after. */
-  private onApplyChain(task: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `task` on the apply chain: after every apply queued before it, before any queued after.
+   * Resolves with undefined, without running it, once the node stopped.
+   */
+  private onApplyChain<T>(task: () => Promise<T>): Promise<T | undefined> {
     const run = this.applyChain.then(() => (this.stopped ? undefined : task()));
     this.applyChain = run.then(noop, noop);
     return run;
@@ -981,7 +1039,8 @@ export class RaftNode {
    * Right after an apply: takes a snapshot of the state machine when one is due. The bytes are
    * taken now (the state as of `applied`); writing the file and compacting the log behind it go on
    * in the background while applies continue, unless the state machine streams its snapshot: then
-   * the returned promise says when applying may go on.
+   * the returned promise says when applying may go on. A durable state machine is not read: it
+   * persists (while applies go on) and the file records only the meta.
    */
   private maybeSnapshot(): Promise<void> | undefined {
     if (this.snapshotting !== undefined || this.stopped) return undefined;
@@ -990,8 +1049,11 @@ export class RaftNode {
     const status = this.core.status();
     if (status.pendingSnapshotIndex > 0) return undefined;
     const meta = this.core.snapshotMetaAt(status.applied);
-    const data = this.options.stateMachine.snapshot();
-    const task = this.writeSnapshot(meta, data).catch((error) => this.fail(error));
+    const durable = this.options.stateMachine.durableState;
+    const data = durable ? undefined : this.options.stateMachine.snapshot();
+    const task = (
+      durable ? this.writeDurableSnapshot(meta, durable) : this.writeSnapshot(meta, data!)
+    ).catch((error) => this.fail(error));
     this.snapshotting = task.finally(() => {
       this.snapshotting = undefined;
       // Applies that came meanwhile may have made the next one due already (an idle node would
@@ -999,8 +1061,11 @@ export class RaftNode {
       if (!this.stopped)
         void this.onApplyChain(() => this.snapshotIfDue()).catch((error) => this.fail(error));
     });
-    // Bytes, or a stream over a frozen view, do not depend on what is applied next.
-    return data instanceof Uint8Array || this.options.stateMachine.snapshotIsIsolated
+    // No bytes read (durable), bytes, or a stream over a frozen view: none depends on what is
+    // applied next.
+    return data === undefined ||
+      data instanceof Uint8Array ||
+      this.options.stateMachine.snapshotIsIsolated
       ? undefined
       : this.snapshotting;
   }
@@ -1010,16 +1075,73 @@ export class RaftNode {
     data: AsyncIterable<Uint8Array> | Uint8Array,
   ): Promise<void> {
     await this.snapshots.write(meta, data);
+    await this.compactBehind(meta);
+  }
+
+  /**
+   * A durable state machine's local snapshot: its state is made durable up to at least
+   * `meta.index` (applies go on meanwhile), then a file without data records the meta.
+   */
+  private async writeDurableSnapshot(meta: SnapshotMeta, durable: DurableState): Promise<void> {
+    const persistedIndex = await durable.persist();
+    if (!(persistedIndex >= meta.index)) {
+      throw new Error(
+        `raft: the state machine's persist() made index ${persistedIndex} durable, below the snapshot's ${meta.index} (applied before the call)`,
+      );
+    }
+    await this.snapshots.writeStateInMachine(meta);
+    await this.compactBehind(meta);
+  }
+
+  /** After a snapshot file at `meta` is durable: compacts the log behind it, keeping the margin. */
+  private async compactBehind(meta: SnapshotMeta): Promise<void> {
     // The leader's snapshot may have replaced the log meanwhile: ours is older, keep the log as is.
     if (this.stopped || this.core.log.snapshotBase.index >= meta.index) return;
-    const compactIndex = Math.max(
-      this.lastSnapshotIndex,
-      meta.index - this.options.compactionMarginEntries,
-      this.core.log.firstIndex - 1,
-    );
+    const compactIndex = this.compactionPoint(meta.index);
     this.core.snapshotTaken(meta.index, compactIndex);
     this.lastSnapshotIndex = meta.index;
     await this.compactStorage(compactIndex);
+    this.reclaimSpace(compactIndex);
+  }
+
+  /**
+   * Where to compact the log behind a snapshot at `snapshotIndex`: keep at most
+   * `compactionMarginEntries` entries and `compactionMarginBytes` bytes of entry data before it
+   * (the entries are in memory: their sizes cost a walk over at most the margin), never keeping
+   * what the previous snapshot already covers.
+   */
+  private compactionPoint(snapshotIndex: number): number {
+    const log = this.core.log;
+    const floor = Math.max(this.lastSnapshotIndex, log.firstIndex - 1);
+    const keepMax = Math.min(this.options.compactionMarginEntries, snapshotIndex - floor);
+    let keep = 0;
+    let bytes = 0;
+    while (keep < keepMax) {
+      const entry = log.entryAt(snapshotIndex - keep);
+      if (entry === undefined) break;
+      bytes += entry.data.length;
+      if (bytes > this.options.compactionMarginBytes) break;
+      keep += 1;
+    }
+    return Math.max(floor, snapshotIndex - keep);
+  }
+
+  /**
+   * Lets the log store reclaim the disk space of the entries just compacted, in the background
+   * (LevelDB keeps deleted entries in its table files until a compaction of their range). One at a
+   * time: a later one covers the range of a skipped one.
+   */
+  private reclaimSpace(index: number): void {
+    if (this.reclaiming !== undefined || this.stopped || this.storage.reclaimSpace === undefined)
+      return;
+    this.reclaiming = this.storage
+      .reclaimSpace(index)
+      .catch((error) =>
+        this.options.logger.warn(`raft: reclaiming the log's disk space failed: ${String(error)}`),
+      )
+      .finally(() => {
+        this.reclaiming = undefined;
+      });
   }
 
   /**
@@ -1051,7 +1173,12 @@ export class RaftNode {
     this.options.logger.info(`raft: installed the leader's snapshot at ${meta.index}`);
   }
 
-  /** Leader side of InstallSnapshot: the newest snapshot file, in chunks, one follower at a time. */
+  /**
+   * Leader side of InstallSnapshot: the newest snapshot file, in chunks, one follower at a time.
+   * A file without data (a durable state machine's) is sent as the state machine's snapshot()
+   * stream, taken between two applies and read while applies go on; its size and CRC, unknown up
+   * front, go with `snapshot-end`.
+   */
   private async sendSnapshot(message: Message): Promise<void> {
     const to = message.to;
     if (this.sendingSnapshots.has(to)) return;
@@ -1062,15 +1189,21 @@ export class RaftNode {
       if (stored === undefined) throw new Error('no snapshot file to send');
       const request = (body: NodeRequest): Promise<Uint8Array> =>
         this.transport.request(to, encodeNodeRequest(body), { timeoutMs: 30_000 });
-      await request({
-        kind: 'snapshot-begin',
-        meta: stored.meta,
-        dataBytes: stored.dataBytes,
-        dataCrc32c: stored.dataCrc32c,
-        term: message.term,
-      });
+      let data: AsyncIterable<Uint8Array>;
+      let announced: SnapshotExpectation | undefined;
+      if (stored.stateInMachine) {
+        const machine = this.options.stateMachine;
+        const source = await this.onApplyChain(() => Promise.resolve(machine.snapshot()));
+        if (source === undefined) throw new NodeStoppedError();
+        data = rechunk(source instanceof Uint8Array ? [source] : source, SNAPSHOT_CHUNK_BYTES);
+      } else {
+        data = stored.chunks({ chunkBytes: SNAPSHOT_CHUNK_BYTES });
+        announced = { dataBytes: stored.dataBytes, dataCrc32c: stored.dataCrc32c };
+      }
+      await request({ kind: 'snapshot-begin', meta: stored.meta, announced, term: message.term });
       let offset = 0;
-      for await (const chunk of stored.chunks({ chunkBytes: 1024 * 1024 })) {
+      let crc = 0;
+      for await (const chunk of data) {
         await request({
           kind: 'snapshot-chunk',
           snapshotIndex: stored.meta.index,
@@ -1078,11 +1211,16 @@ export class RaftNode {
           data: chunk,
         });
         offset += chunk.length;
+        if (announced === undefined) crc = crc32c(chunk, crc);
       }
-      await request({ kind: 'snapshot-end', snapshotIndex: stored.meta.index });
+      await request({
+        kind: 'snapshot-end',
+        snapshotIndex: stored.meta.index,
+        final: announced === undefined ? { dataBytes: offset, dataCrc32c: crc } : undefined,
+      });
       ok = true;
       this.options.logger.info(
-        `raft: sent snapshot ${stored.meta.index} (${stored.dataBytes} bytes) to ${to}`,
+        `raft: sent snapshot ${stored.meta.index} (${offset} bytes${announced === undefined ? ', streamed from the state machine' : ''}) to ${to}`,
       );
     } catch (error) {
       this.options.logger.warn(`raft: sending a snapshot to ${to} failed: ${String(error)}`);
@@ -1157,10 +1295,7 @@ export class RaftNode {
 
       case 'snapshot-begin': {
         await this.receivingSnapshots.get(from)?.receiver.abort();
-        const receiver = await this.snapshots.beginReceive(request.meta, {
-          dataBytes: request.dataBytes,
-          dataCrc32c: request.dataCrc32c,
-        });
+        const receiver = await this.snapshots.beginReceive(request.meta, request.announced);
         this.receivingSnapshots.set(from, { index: request.meta.index, receiver });
         this.pendingSnapshotMessage.set(from, {
           type: MessageType.Snapshot,
@@ -1190,7 +1325,7 @@ export class RaftNode {
         }
         this.receivingSnapshots.delete(from);
         this.pendingSnapshotMessage.delete(from);
-        await receiving.receiver.finish();
+        await receiving.receiver.finish(request.final);
         // The file is durable: now the core may restore from it (it installs through a Ready).
         this.core.step(message);
         this.scheduleDrive();

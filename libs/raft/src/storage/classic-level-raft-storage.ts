@@ -59,6 +59,8 @@ type Db = ClassicLevel<Uint8Array, Uint8Array>;
 export class ClassicLevelRaftStorage implements RaftLogStorage {
   private readonly serial = new SerialRunner();
   private closed = false;
+  /** reclaimSpace() calls in flight (outside `serial`): close() waits for them. */
+  private readonly reclaiming = new Set<Promise<void>>();
 
   private constructor(
     private readonly db: Db,
@@ -198,9 +200,32 @@ export class ClassicLevelRaftStorage implements RaftLogStorage {
     });
   }
 
+  /**
+   * LevelDB's compactRange over the entry keys up to `index`: the tables holding compacted entries
+   * (and their deletion markers) are rewritten without them, so the space comes back now rather
+   * than whenever LevelDB's own compactions reach that range. LevelDB runs it on its own threads
+   * (it flushes the memtable first, as a full memtable would); saves go on meanwhile.
+   */
+  reclaimSpace(index: number): Promise<void> {
+    if (this.closed) return Promise.reject(this.closedError());
+    const upTo = Math.min(index, this.position?.compactedIndex ?? 0);
+    if (upTo < 1) return Promise.resolve();
+    const run = this.db.compactRange(ENTRY_KEY_MIN, entryKey(upTo)).catch((error: unknown) => {
+      throw new StorageError(
+        StorageErrorCode.IoFailed,
+        `reclaiming space in the raft log store in ${this.dirPath} failed: ${(error as Error).message}`,
+        { cause: error },
+      );
+    });
+    const tracked = run.finally(() => this.reclaiming.delete(tracked));
+    this.reclaiming.add(tracked);
+    return tracked;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.allSettled([...this.reclaiming]);
     await this.serial.drain();
     await this.db.close();
   }

@@ -78,6 +78,13 @@ export interface RaftLogStorage {
    */
   compact(index: number): Promise<void>;
 
+  /**
+   * Optional: reclaims the disk space still held by entries compact() dropped at or below `index`
+   * (LevelDB keeps deleted records in its table files until a compaction of their range). Runs
+   * beside the other calls, not after them: it must not hold back a save().
+   */
+  reclaimSpace?(index: number): Promise<void>;
+
   /** Waits for running calls and releases the store; later calls fail with Closed. Idempotent. */
   close(): Promise<void>;
 }

@@ -4,3 +4,4 @@
  */
 export * from './simulation';
 export * from './linearizability';
+export { DurableKvMachine } from './durable-kv-machine';
