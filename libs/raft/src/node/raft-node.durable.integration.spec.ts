@@ -205,7 +205,7 @@ describe('RaftNode with a durable state machine: three nodes over TCP with class
       20_000,
     );
     await waitFor('the nodes converging', converged);
-    expect(back.machine.restores).toBe(1);
+    expect(back.machine.restores).toBeGreaterThanOrEqual(1);
     expect(current.machine.snapshotCalls).toBeGreaterThanOrEqual(1);
     expect(
       current.logger.lines.some((l) => /sent snapshot .*streamed from the state machine/.test(l)),
@@ -225,9 +225,9 @@ describe('RaftNode with a durable state machine: three nodes over TCP with class
     await waitFor('the follower taking a snapshot of its own', () =>
       snapshotFiles(dirOf(id)).some((f) => f.stateInMachine),
     );
-    const heldAtStop = target.machine.appliedIndex;
-    await stop(id);
-    await proposeMany('c', 30);
+    const heldAtStop = (await stop(id)).appliedIndex;
+    // Fewer writes than the compaction margin (5): the leader keeps the entries this node lacks.
+    await proposeMany('c', 4);
     const machine = await openMachine(id);
     expect(machine.durableState.persistedIndex()).toBe(heldAtStop);
     const back = await start(
@@ -272,6 +272,13 @@ describe('RaftNode with a durable state machine: three nodes over TCP with class
   it("refuses to start when the state machine's data is behind a snapshot file without data", async () => {
     const target = await follower();
     const id = target.node.id;
+    // Its newest file may be the leader's snapshot it installed (with data): write until it took
+    // one of its own.
+    for (let round = 0; !snapshotFiles(dirOf(id))[0].stateInMachine; round++) {
+      if (round === 20) throw new Error('no snapshot of its own after 200 writes');
+      await proposeMany(`g${round}-`, 10);
+      await waitFor('the follower applying them', converged);
+    }
     await stop(id);
     const newest = snapshotFiles(dirOf(id))[0];
     expect(newest.stateInMachine).toBe(true);

@@ -198,6 +198,8 @@ export class RaftNode {
   private snapshotting: Promise<void> | undefined;
   /** The log store reclaiming the disk space of compacted entries, if it does (one at a time). */
   private reclaiming: Promise<void> | undefined;
+  /** Up to where the space of compacted entries is to be reclaimed (see reclaimSpace). */
+  private reclaimWanted = 0;
   /** How far this node's log store is compacted, as far as this driver knows. */
   private storageCompactedIndex: number;
   private lastSnapshotIndex: number;
@@ -1129,19 +1131,31 @@ export class RaftNode {
   /**
    * Lets the log store reclaim the disk space of the entries just compacted, in the background
    * (LevelDB keeps deleted entries in its table files until a compaction of their range). One at a
-   * time: a later one covers the range of a skipped one.
+   * time: compactions meanwhile are folded into one more run after it.
    */
   private reclaimSpace(index: number): void {
-    if (this.reclaiming !== undefined || this.stopped || this.storage.reclaimSpace === undefined)
-      return;
-    this.reclaiming = this.storage
-      .reclaimSpace(index)
-      .catch((error) =>
-        this.options.logger.warn(`raft: reclaiming the log's disk space failed: ${String(error)}`),
-      )
-      .finally(() => {
-        this.reclaiming = undefined;
-      });
+    const reclaim = this.storage.reclaimSpace?.bind(this.storage);
+    if (reclaim === undefined) return;
+    this.reclaimWanted = Math.max(this.reclaimWanted, index);
+    if (this.reclaiming !== undefined) return;
+    const run = async (): Promise<void> => {
+      let done = 0;
+      while (done < this.reclaimWanted && !this.stopped) {
+        const upTo = this.reclaimWanted;
+        try {
+          await reclaim(upTo);
+        } catch (error) {
+          this.options.logger.warn(
+            `raft: reclaiming the log's disk space failed: ${String(error)}`,
+          );
+          return;
+        }
+        done = upTo;
+      }
+    };
+    this.reclaiming = run().finally(() => {
+      this.reclaiming = undefined;
+    });
   }
 
   /**

@@ -40,7 +40,10 @@ async function withRawDb(
 
 async function dirBytes(dir: string): Promise<number> {
   let total = 0;
-  for (const name of await readdir(dir)) total += (await stat(join(dir, name))).size;
+  for (const name of await readdir(dir)) {
+    // LevelDB may delete a file between the listing and the stat.
+    total += (await stat(join(dir, name)).catch(() => ({ size: 0 }))).size;
+  }
   return total;
 }
 
