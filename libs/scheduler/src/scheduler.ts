@@ -31,9 +31,8 @@ import {
   type CommandResult,
   type SchedulerCommand,
 } from './state/scheduler-command';
-import { newTaskRecord, nextFireAfter } from './state/scheduler-state';
 import { SchedulerStateMachine } from './state/scheduler-state-machine';
-import { taskView, type TaskRecord } from './state/task-record';
+import { newTaskView, taskViewOf } from './state/task-view';
 import { TaskIdGenerator, isTaskId, nodeNumberOf } from './task/task-id-generator';
 import { normalizeTaskSpec, patchTaskSpec, type TaskSpecContext } from './task/task-spec';
 import {
@@ -97,6 +96,12 @@ export interface SchedulerOptions {
   readonly nowMs?: () => number;
   readonly random?: () => number;
 }
+
+/**
+ * A fire's callback and body are read from the state store this long before it is due (they are
+ * not kept in memory): a LevelDB read takes well under a millisecond, a busy disk more.
+ */
+const DELIVERY_LEAD_MS = 1_000;
 
 const DEFAULTS = {
   proposalTimeoutMs: 5_000,
@@ -171,7 +176,7 @@ export class Scheduler implements SchedulerApi {
           `${records.length} fire record(s) could not be committed (${String(error)}); the next leader fires them again`,
         ),
     );
-    const timer = new WheelFireTimer((fire) => late.runtime?.onDue(fire), {
+    const timer = new WheelFireTimer((item) => late.runtime?.onDue(item), {
       ...realClock,
       nowMs,
     });
@@ -180,19 +185,21 @@ export class Scheduler implements SchedulerApi {
       nodeId: options.nodeId,
       timer,
       recorder,
+      loadDelivery: (slot) => stateMachine.delivery(slot),
       dispatch: (request) => dispatcher.dispatch(request),
       nowMs,
       random,
       options: {
         misfireThresholdMs: options.misfireThresholdMs ?? DEFAULTS.misfireThresholdMs,
         misfireMax: options.misfireMax ?? DEFAULTS.misfireMax,
+        deliveryLeadMs: DELIVERY_LEAD_MS,
       },
       ...(options.metrics?.runtime !== undefined ? { metrics: options.metrics.runtime } : {}),
       logger: options.logger,
     });
     late.runtime = fireRuntime;
     stateMachine.state.observer = {
-      taskChanged: (taskId, change) => fireRuntime.taskChanged(taskId, change),
+      taskChanged: (slot, taskId, change) => fireRuntime.taskChanged(slot, taskId, change),
       duplicateRecorded: () => options.metrics?.duplicateRecorded?.(),
     };
     stateMachine.onReset = () => fireRuntime.replanAll();
@@ -252,9 +259,7 @@ export class Scheduler implements SchedulerApi {
       .then(() => {
         if (epoch !== this.leadershipEpoch || this.stopped) return;
         this.runtime.start();
-        this.options.logger.log(
-          `leader: dispatching ${this.stateMachine.state.tasks.size} task(s)`,
-        );
+        this.options.logger.log(`leader: dispatching ${this.stateMachine.state.size} task(s)`);
       })
       .catch((error: unknown) => {
         // Lost the lead before the barrier: the role hook starts over at the next change.
@@ -311,17 +316,17 @@ export class Scheduler implements SchedulerApi {
           else throw refusalError(created);
           continue;
         }
-        let task = this.stateMachine.state.tasks.get(created.taskId);
-        if (task === undefined && !created.created && !existingRead) {
+        if (created.created) {
+          // What apply made of (id, spec, atMs): no read of the store needed.
+          results[i] = { task: newTaskView(created.taskId, spec, atMs), created: true };
+          continue;
+        }
+        if (!existingRead) {
           // An idempotency key returned a task this node may not have applied yet.
           await this.readBarrier({});
           existingRead = true;
-          task = this.stateMachine.state.tasks.get(created.taskId);
         }
-        results[i] = {
-          task: taskView(task ?? newTaskRecord(created.taskId, spec, atMs)),
-          created: created.created,
-        };
+        results[i] = { task: await this.currentView(created.taskId), created: false };
       }
       todo = retry;
     }
@@ -358,8 +363,9 @@ export class Scheduler implements SchedulerApi {
   }
 
   async rerunExecution(taskId: string, scheduledAtMs: number): Promise<ManualFire> {
-    const task = await this.readRecord(taskId, {});
-    if (!task.history.some((execution) => execution.scheduledAtMs === scheduledAtMs))
+    const slot = await this.readSlot(taskId, {});
+    const history = await this.stateMachine.executions(slot);
+    if (!history.some((execution) => execution.scheduledAtMs === scheduledAtMs))
       throw new TaskNotFoundError(
         `${taskId} (no recorded execution scheduled at ${scheduledAtMs})`,
       );
@@ -385,25 +391,30 @@ export class Scheduler implements SchedulerApi {
         'cursor must be a next_cursor this API returned',
       );
     const after = query.cursor !== undefined ? BigInt(query.cursor) : -1n;
-    const page: TaskRecord[] = [];
-    for (const task of this.stateMachine.state.tasks.values()) {
-      if (query.status !== undefined && task.status !== query.status) continue;
-      if (BigInt(task.id) <= after) continue;
-      page.push(task);
+    const state = this.stateMachine.state;
+    // The page's ids first (memory only), then their definitions from the store.
+    const page: { id: bigint; slot: number }[] = [];
+    for (const slot of state.table.slots()) {
+      if (query.status !== undefined && state.statusOf(slot) !== query.status) continue;
+      const id = BigInt(state.table.idOf(slot));
+      if (id <= after) continue;
+      page.push({ id, slot });
     }
-    page.sort((a, b) => compareIds(a.id, b.id));
-    const tasks = page.slice(0, limit).map(taskView);
+    page.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const tasks = await Promise.all(page.slice(0, limit).map(({ slot }) => this.viewOfSlot(slot)));
     return { tasks, ...(page.length > limit ? { nextCursor: tasks[tasks.length - 1].id } : {}) };
   }
 
   async nextFireTimes(taskId: string, count: number, options: ReadOptions = {}): Promise<number[]> {
-    const task = await this.readRecord(taskId, options);
+    const slot = await this.readSlot(taskId, options);
+    const state = this.stateMachine.state;
     const times: number[] = [];
-    if (task.status !== 'active') return times;
-    let next = task.nextFireAtMs;
+    if (state.statusOf(slot) !== 'active') return times;
+    const ahead = state.recordedAhead(slot);
+    let next = state.nextFireAtMs(slot);
     while (next !== undefined && times.length < count) {
-      if (!task.recordedAhead.includes(next)) times.push(next);
-      next = nextFireAfter(task.spec, next);
+      if (!ahead.includes(next)) times.push(next);
+      next = state.nextFireAfter(slot, next);
     }
     return times;
   }
@@ -412,8 +423,8 @@ export class Scheduler implements SchedulerApi {
     taskId: string,
     query: { limit?: number; cursor?: string } & ReadOptions,
   ): Promise<ExecutionPage> {
-    const task = await this.readRecord(taskId, query);
-    return pageOf([...task.history].reverse(), query);
+    const slot = await this.readSlot(taskId, query);
+    return pageOf(await this.stateMachine.executions(slot), query);
   }
 
   async listExecutionsByStatus(
@@ -421,9 +432,8 @@ export class Scheduler implements SchedulerApi {
   ): Promise<ExecutionPage> {
     await this.readBarrier(query);
     const matching: ExecutionView[] = [];
-    for (const task of this.stateMachine.state.tasks.values())
-      for (const execution of task.history)
-        if (execution.status === query.status) matching.push(execution);
+    for await (const execution of this.stateMachine.allExecutions())
+      if (execution.status === query.status) matching.push(execution);
     matching.sort((a, b) => b.finishedAtMs - a.finishedAtMs || compareIds(a.taskId, b.taskId));
     return pageOf(matching, query);
   }
@@ -593,22 +603,36 @@ export class Scheduler implements SchedulerApi {
     }
   }
 
-  private async readRecord(taskId: string, options: ReadOptions): Promise<TaskRecord> {
+  private async readSlot(taskId: string, options: ReadOptions): Promise<number> {
     await this.readBarrier(options);
-    const task = this.stateMachine.state.tasks.get(taskId);
-    if (task === undefined) throw new TaskNotFoundError(taskId);
-    return task;
+    const slot = this.stateMachine.state.slotOf(taskId);
+    if (slot < 0) throw new TaskNotFoundError(taskId);
+    return slot;
   }
 
   private async readTask(taskId: string, options: ReadOptions): Promise<TaskView> {
-    return taskView(await this.readRecord(taskId, options));
+    return this.viewOfSlot(await this.readSlot(taskId, options));
   }
 
   /** The task as this node applied it: a write resolves only after it was applied here. */
-  private currentView(taskId: string): TaskView {
-    const task = this.stateMachine.state.tasks.get(taskId);
-    if (task === undefined) throw new TaskNotFoundError(taskId);
-    return taskView(task);
+  private currentView(taskId: string): Promise<TaskView> {
+    const slot = this.stateMachine.state.slotOf(taskId);
+    if (slot < 0) return Promise.reject(new TaskNotFoundError(taskId));
+    return this.viewOfSlot(slot);
+  }
+
+  /** A task's view: its row from memory, its definition and last execution from the store. */
+  private async viewOfSlot(slot: number): Promise<TaskView> {
+    const machine = this.stateMachine;
+    const table = machine.state.table;
+    const taskId = table.idOf(slot);
+    const [delivery, last] = await Promise.all([
+      machine.delivery(slot),
+      machine.executions(slot, 1),
+    ]);
+    // Deleted while the store was read (its slot may even hold another task by now).
+    if (!table.isLive(slot) || table.idOf(slot) !== taskId) throw new TaskNotFoundError(taskId);
+    return taskViewOf(machine.state, slot, delivery, last[0]);
   }
 
   /** Raft's errors, as the API's: no leader, timed out, stopped — the client may retry. */

@@ -64,7 +64,7 @@ export const CONFIG_SCHEMA = [
   setting('http_port',        'httpPort',       port(),                         8000,          'TCP port of the HTTP API (tasks, /healthz).'),
   setting('monitor_port',     'monitorPort',    port(),                         9910,          'TCP port that serves Prometheus metrics at /metrics.'),
   setting('peer_port',        'peerPort',       port(),                         8899,          'TCP port for Raft traffic between the nodes of the cluster; also the port of a peer_hosts entry that gives none.'),
-  setting('raft_dir',         'raftDir',        directory(),                    './data/',     'Directory of the Raft log, snapshots and event journal; a relative path is taken from the working directory.'),
+  setting('raft_dir',         'raftDir',        directory(),                    './data/',     'Directory of the Raft log and snapshots, the state store (tasks, callbacks, executions) and the event journal; a relative path is taken from the working directory.'),
   setting('body_limit_bytes', 'bodyLimitBytes', bytes(1024, 16 * 1024 * 1024),  64 * 1024,     'Largest HTTP request body accepted; a larger one is refused with 413.'),
   setting('peer_listen_host', 'peerListenHost',       listenHost(),                   '0.0.0.0',     'Address the peer port listens on.'),
   setting('node_id',          'nodeId',         text(200),                      '',            'This node\'s id; empty = its own peer_hosts entry ("host:port"), or "127.0.0.1:<peer_port>" for a single node.'),

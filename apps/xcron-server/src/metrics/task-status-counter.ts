@@ -22,7 +22,7 @@ export class TaskStatusCounter {
   private pass: Promise<TaskStatusCounts> | undefined;
 
   constructor(
-    private readonly tasks: () => ReadonlyMap<string, { readonly status: string }>,
+    private readonly statuses: () => Iterator<string>,
     private readonly perSlice = TASKS_PER_SLICE,
   ) {}
 
@@ -33,12 +33,12 @@ export class TaskStatusCounter {
 
   private async walk(): Promise<TaskStatusCounts> {
     const counts: TaskStatusCounts = { active: 0, paused: 0, completed: 0 };
-    const iterator = this.tasks().values();
+    const iterator = this.statuses();
     for (;;) {
       for (let i = 0; i < this.perSlice; i++) {
         const next = iterator.next();
         if (next.done === true) return counts;
-        const status = next.value.status;
+        const status = next.value;
         if (status === 'active') counts.active++;
         else if (status === 'paused') counts.paused++;
         else if (status === 'completed') counts.completed++;

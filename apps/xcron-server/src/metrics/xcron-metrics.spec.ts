@@ -6,7 +6,12 @@ import { XcronMetrics, type MetricsSource } from './xcron-metrics';
 
 /** A node as the gauges see it, with every field settable. */
 class FakeNode implements MetricsSource {
-  readonly state = { tasks: new Map<string, { status: string }>() };
+  readonly state = {
+    tasks: new Map<string, { status: string }>(),
+    taskStatuses(): Iterator<string> {
+      return [...this.tasks.values()].map((task) => task.status)[Symbol.iterator]();
+    },
+  };
   raft = { term: 3, commit: 40, applied: 39, lastIndex: 41, leaderId: 'a', role: 'leader' };
   dispatching = true;
   stats: DispatcherStats = { queued: 7, inFlight: 5, waitingRetry: 2 };
@@ -194,13 +199,16 @@ describe('XcronMetrics on its own listener', () => {
 });
 
 describe('TaskStatusCounter', () => {
-  it('counts a large map in slices, yielding to the event loop between them', async () => {
+  it('counts many statuses in slices, yielding to the event loop between them', async () => {
     const tasks = new Map<string, { status: string }>();
     for (let i = 0; i < 1_000; i++)
       tasks.set(String(i), {
         status: i % 10 === 0 ? 'paused' : i % 10 === 1 ? 'completed' : 'active',
       });
-    const counter = new TaskStatusCounter(() => tasks, 100);
+    const counter = new TaskStatusCounter(
+      () => [...tasks.values()].map((task) => task.status)[Symbol.iterator](),
+      100,
+    );
     const passes = [counter.count(), counter.count()];
     let interleaved = false;
     setImmediate(() => (interleaved = true));

@@ -24,7 +24,8 @@ const ATTEMPT_OUTCOMES = ['success', 'http_error', 'error', 'timeout'] as const;
 
 /** What the scrape-time gauges read from the node; `Scheduler` has this shape. */
 export interface MetricsSource {
-  readonly state: { readonly tasks: ReadonlyMap<string, { readonly status: string }> };
+  /** Every task's status, walked at scrape time. */
+  readonly state: { taskStatuses(): Iterator<string> };
   readonly raftNode: {
     status(): {
       readonly term: number;
@@ -188,7 +189,9 @@ export class XcronMetrics {
 
   private registerGauges(): void {
     const registers = [this.registry];
-    const tasks = new TaskStatusCounter(() => this.source?.state.tasks ?? new Map());
+    const tasks = new TaskStatusCounter(
+      () => this.source?.state.taskStatuses() ?? [][Symbol.iterator](),
+    );
     new Gauge({
       name: 'xcron_tasks',
       help: "Tasks in this node's replicated state, by status (counted at scrape time, in slices that keep the event loop free).",

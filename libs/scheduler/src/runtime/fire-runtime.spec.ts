@@ -33,9 +33,7 @@ function harness(options: ConstructorParameters<typeof FireHarness>[0] = { start
 }
 
 function task(h: FireHarness, taskId = '1') {
-  const record = h.state.tasks.get(taskId);
-  if (record === undefined) throw new Error(`task ${taskId} not in the state`);
-  return record;
+  return h.task(taskId);
 }
 
 describe('FireRuntime', () => {
@@ -377,8 +375,8 @@ describe('FireRuntime', () => {
   describe('expire_at', () => {
     it('records a one-shot past its expire_at as expired, and sends it before', async () => {
       const h = harness();
-      h.createTask('late', onceSpec(T0 + 1_000, { expireAtMs: T0 + 30_000 }));
-      h.createTask('in-time', onceSpec(T0 + 40_000, { expireAtMs: T0 + 70_000 }));
+      h.createTask('101', onceSpec(T0 + 1_000, { expireAtMs: T0 + 30_000 }));
+      h.createTask('102', onceSpec(T0 + 40_000, { expireAtMs: T0 + 70_000 }));
       h.jumpTo(T0 + 60_000); // down until after the first one's expire_at
       h.runtime.start();
       h.advanceTo(T0 + 60_000);
@@ -386,14 +384,14 @@ describe('FireRuntime', () => {
       await h.settle();
       expect(h.records).toEqual([
         expect.objectContaining({
-          taskId: 'late',
+          taskId: '101',
           scheduledAtMs: T0 + 1_000,
           status: 'expired',
           skipReason: 'expired',
           attempts: 0,
         }),
       ]);
-      expect(task(h, 'late')).toMatchObject({ status: 'completed', runCount: 0 });
+      expect(task(h, '101')).toMatchObject({ status: 'completed', runCount: 0 });
     });
 
     it('sends a crontab fire until expire_at, and then completes the task', async () => {
@@ -606,6 +604,68 @@ describe('FireRuntime', () => {
       expect(h.records.map((r) => r.status)).toEqual(['succeeded']);
       expect(task(h)).toMatchObject({ status: 'paused', nextFireAtMs: T0 + 1_000 });
       expect(h.leader.timer.pending()).toEqual([]);
+    });
+  });
+
+  describe('deliveries from the state store', () => {
+    it('loads a delivery deliveryLeadMs before its fire, not at planning, and fires on time', async () => {
+      const h = new FireHarness({
+        startMs: T0,
+        options: { deliveryLeadMs: 1_000 },
+        asyncDeliveries: true,
+      });
+      h.addLeader('n1');
+      h.createTask('1', onceSpec(T0 + 60_000));
+      h.createTask('2', onceSpec(T0 + 500));
+      h.runtime.start();
+      // The near one loads at once; the far one waits in the timer for its load time.
+      expect(h.deliveryLoads.map((l) => l.atMs)).toEqual([T0]);
+      expect(h.leader.timer.pending().map((p) => p.dueMs)).toEqual([T0 + 500, T0 + 59_000]);
+      await h.settle();
+      h.advanceTo(T0 + 500);
+      await h.settle();
+      expect(h.dispatchedTimes()).toEqual([T0 + 500]);
+      h.advanceTo(T0 + 58_999);
+      expect(h.deliveryLoads).toHaveLength(1);
+      h.advanceTo(T0 + 59_000);
+      expect(h.deliveryLoads.map((l) => l.atMs)).toEqual([T0, T0 + 59_000]);
+      expect(h.leader.timer.pending().map((p) => p.dueMs)).toEqual([T0 + 60_000]);
+      await h.settle();
+      h.advanceTo(T0 + 59_999);
+      await h.settle();
+      expect(h.dispatchedTimes()).toEqual([T0 + 500]);
+      h.advanceTo(T0 + 60_000);
+      await h.settle();
+      expect(h.dispatchedTimes()).toEqual([T0 + 500, T0 + 60_000]);
+      expect(h.call(T0 + 60_000).atMs).toBe(T0 + 60_000);
+      for (const out of h.leader.timer.handedOut)
+        expect(out.atMs).toBeGreaterThanOrEqual(out.dueMs);
+    });
+
+    it('sends a fire whose delivery is still loading once it arrives, and a changed callback after an update', async () => {
+      const h = new FireHarness({ startMs: T0, asyncDeliveries: true });
+      h.addLeader('n1');
+      h.createTask('1', cronSpec(EVERY_SECOND));
+      h.runtime.start();
+      h.advanceTo(T0); // due at once: the load has not resolved yet
+      expect(h.calls).toHaveLength(0);
+      await h.settle();
+      expect(h.dispatchedTimes()).toEqual([T0]);
+      h.succeed(h.call(T0));
+      await h.settle();
+      h.apply({
+        t: 'update',
+        taskId: '1',
+        spec: cronSpec(EVERY_SECOND, {
+          callback: { url: 'http://127.0.0.1:9/other', body: { n: 2 } },
+        }),
+      });
+      h.advanceTo(T0 + 1_000);
+      await h.settle();
+      expect(h.call(T0 + 1_000).request).toMatchObject({
+        url: 'http://127.0.0.1:9/other',
+        bodyJson: '{"n":2}',
+      });
     });
   });
 

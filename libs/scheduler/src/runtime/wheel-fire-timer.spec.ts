@@ -1,5 +1,5 @@
 import type { ClockPort } from '../wheel/clock-port';
-import type { DueFire } from './fire-runtime';
+import type { DueFire, TimerItem } from './fire-runtime';
 import { WheelFireTimer } from './wheel-fire-timer';
 
 /** A clock whose single pending timer the test fires by hand. */
@@ -31,7 +31,7 @@ describe('WheelFireTimer', () => {
   it('hands out fires no earlier than due, at most 256 per turn of the event loop', async () => {
     const clock = new ManualClock();
     const handed: DueFire[] = [];
-    const timer = new WheelFireTimer((fire) => handed.push(fire), clock);
+    const timer = new WheelFireTimer((item: TimerItem) => handed.push(item as DueFire), clock);
     for (let i = 0; i < 600; i++)
       timer.schedule(
         { taskId: String(i), scheduledAtMs: clock.now + 10, manual: false },
@@ -54,7 +54,7 @@ describe('WheelFireTimer', () => {
   it('drops what is waiting when cleared, and cancels one fire by its handle', async () => {
     const clock = new ManualClock();
     const handed: DueFire[] = [];
-    const timer = new WheelFireTimer((fire) => handed.push(fire), clock);
+    const timer = new WheelFireTimer((item: TimerItem) => handed.push(item as DueFire), clock);
     const keep = timer.schedule({ taskId: 'keep', scheduledAtMs: 0, manual: false }, clock.now + 5);
     const drop = timer.schedule({ taskId: 'drop', scheduledAtMs: 0, manual: false }, clock.now + 5);
     timer.cancel(drop);

@@ -1,7 +1,7 @@
 import { realClock, type ClockPort } from '../wheel/clock-port';
 import type { WheelHandle } from '../wheel/timing-wheel';
 import { WheelTimer } from '../wheel/wheel-timer';
-import type { DueFire, FireTimer } from './fire-runtime';
+import type { FireTimer, TimerItem } from './fire-runtime';
 
 /** Fires handed to the runtime per turn of the event loop when many fall due at once. */
 const FIRES_PER_TURN = 256;
@@ -16,23 +16,23 @@ const FIRES_PER_TURN = 256;
  * are still being handed out, instead of after all of them.
  */
 export class WheelFireTimer implements FireTimer {
-  private timer: WheelTimer<DueFire>;
-  private due: DueFire[] = [];
+  private timer: WheelTimer<TimerItem>;
+  private due: TimerItem[] = [];
   private dueHead = 0;
   private draining = false;
 
   constructor(
-    private readonly onDue: (fire: DueFire) => void,
+    private readonly onDue: (item: TimerItem) => void,
     private readonly clock: ClockPort = realClock,
   ) {
     this.timer = this.newTimer();
   }
 
-  schedule(fire: DueFire, dueMs: number): unknown {
-    return this.timer.schedule(fire, dueMs);
+  schedule(item: TimerItem, dueMs: number): number {
+    return this.timer.schedule(item, dueMs);
   }
 
-  cancel(handle: unknown): void {
+  cancel(handle: number): void {
     this.timer.cancel(handle as WheelHandle);
   }
 
@@ -53,9 +53,9 @@ export class WheelFireTimer implements FireTimer {
     return this.timer.size;
   }
 
-  private newTimer(): WheelTimer<DueFire> {
-    return new WheelTimer<DueFire>(this.clock, (fire) => {
-      this.due.push(fire);
+  private newTimer(): WheelTimer<TimerItem> {
+    return new WheelTimer<TimerItem>(this.clock, (item) => {
+      this.due.push(item);
       if (!this.draining) {
         this.draining = true;
         setImmediate(this.drain);

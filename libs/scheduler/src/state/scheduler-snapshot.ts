@@ -1,102 +1,102 @@
-import type { IdempotencyEntry } from './scheduler-state';
-import type { TaskRecord } from './task-record';
+import type { StoreView } from '../store/state-store';
 
 /**
- * The snapshot format: JSON lines, one object per line, in ~1 MiB chunks. A header line first
- * (format, the index of the last entry folded in), then one line per task and per idempotency key.
- * Lines keep a snapshot of a million tasks streamable in both directions without holding it whole.
+ * The snapshot a leader sends a follower that fell behind: every entry of its state store, read
+ * from a frozen view (a LevelDB snapshot), so applies go on while it streams. Binary frames in
+ * ~1 MiB chunks: the magic, then per entry u32 key length, key, u32 value length, value (big
+ * endian). The receiver writes the entries into its own store as they come: a million tasks
+ * never sit in memory whole on either side.
  */
-export const SNAPSHOT_FORMAT = 'xcron-scheduler-1';
+const MAGIC = new TextEncoder().encode('XCRONSTATE2\n');
 const CHUNK_BYTES = 1024 * 1024;
+/** Bounds a frame's declared lengths, so a corrupt stream fails instead of allocating gigabytes. */
+const FRAME_BYTES_MAX = 64 * 1024 * 1024;
 
-export interface SnapshotHeader {
-  readonly k: 'h';
-  readonly format: typeof SNAPSHOT_FORMAT;
-  /** The state's own applied index: it may be past the Raft snapshot's index (journal replay). */
-  readonly appliedIndex: number;
-  readonly latestAtMs: number;
-}
-
-type SnapshotLine =
-  | SnapshotHeader
-  | ({ readonly k: 't' } & TaskRecord)
-  | ({ readonly k: 'i'; readonly key: string } & IdempotencyEntry);
-
-const encoder = new TextEncoder();
-
-export async function* writeSnapshotLines(
-  header: Omit<SnapshotHeader, 'k' | 'format'>,
-  tasks: Iterable<TaskRecord>,
-  keys: Iterable<[string, IdempotencyEntry]>,
-): AsyncGenerator<Uint8Array> {
-  let pending: string[] = [JSON.stringify({ k: 'h', format: SNAPSHOT_FORMAT, ...header })];
-  let pendingChars = pending[0].length;
-  const flush = (): Uint8Array => {
-    const bytes = encoder.encode(pending.join('\n') + '\n');
-    pending = [];
-    pendingChars = 0;
-    return bytes;
-  };
-  const add = (line: SnapshotLine): boolean => {
-    const text = JSON.stringify(line);
-    pending.push(text);
-    pendingChars += text.length + 1;
-    return pendingChars >= CHUNK_BYTES;
-  };
-  for (const task of tasks) if (add({ k: 't', ...task })) yield flush();
-  for (const [key, entry] of keys) if (add({ k: 'i', key, ...entry })) yield flush();
-  if (pending.length > 0) yield flush();
-}
-
-export interface SnapshotContents {
-  header: SnapshotHeader;
-  tasks: TaskRecord[];
-  keys: [string, IdempotencyEntry][];
-}
-
-/** Parses a snapshot stream; throws an Error naming the line on anything malformed. */
-export async function readSnapshotLines(
-  chunks: AsyncIterable<Uint8Array>,
-): Promise<SnapshotContents> {
-  const decoder = new TextDecoder();
-  let carry = '';
-  let lineNumber = 0;
-  let header: SnapshotHeader | undefined;
-  const tasks: TaskRecord[] = [];
-  const keys: [string, IdempotencyEntry][] = [];
-  const take = (text: string): void => {
-    lineNumber++;
-    if (text.length === 0) return;
-    let line: SnapshotLine;
-    try {
-      line = JSON.parse(text) as SnapshotLine;
-    } catch (error) {
-      throw new Error(`scheduler snapshot line ${lineNumber} is not JSON: ${String(error)}`, {
-        cause: error,
-      });
+export async function* writeSnapshotStream(view: StoreView): AsyncGenerator<Uint8Array> {
+  let chunk = new Uint8Array(CHUNK_BYTES);
+  chunk.set(MAGIC, 0);
+  let at = MAGIC.length;
+  const all = { gte: new Uint8Array(0), lt: Uint8Array.of(0xff, 0xff) };
+  for await (const batch of view.entries(all)) {
+    for (const [key, value] of batch) {
+      const need = 8 + key.length + value.length;
+      if (at + need > chunk.length) {
+        if (at > 0) yield chunk.subarray(0, at);
+        chunk = new Uint8Array(Math.max(CHUNK_BYTES, need));
+        at = 0;
+      }
+      const dv = new DataView(chunk.buffer, chunk.byteOffset);
+      dv.setUint32(at, key.length);
+      chunk.set(key, at + 4);
+      dv.setUint32(at + 4 + key.length, value.length);
+      chunk.set(value, at + 8 + key.length);
+      at += need;
     }
-    if (header === undefined) {
-      if (line.k !== 'h' || line.format !== SNAPSHOT_FORMAT)
-        throw new Error(`scheduler snapshot: line 1 is not a ${SNAPSHOT_FORMAT} header`);
-      header = line;
-      return;
-    }
-    if (line.k === 't') {
-      const { k: _k, ...task } = line;
-      tasks.push(task);
-    } else if (line.k === 'i') {
-      const { k: _k, key, ...entry } = line;
-      keys.push([key, entry]);
-    } else
-      throw new Error(`scheduler snapshot line ${lineNumber}: unexpected kind ${String(line.k)}`);
-  };
-  for await (const chunk of chunks) {
-    const text = carry + decoder.decode(chunk, { stream: true });
-    const lines = text.split('\n');
-    carry = lines.pop() ?? '';
-    for (const line of lines) take(line);
   }
-  take(carry + decoder.decode());
-  if (header === undefined) throw new Error('scheduler snapshot is empty (no header line)');
-  return { header, tasks, keys };
+  if (at > 0) yield chunk.subarray(0, at);
+}
+
+/**
+ * Parses a snapshot stream into batches of entries, whatever its chunking. Throws an Error saying
+ * what is wrong (not a state snapshot, a frame cut short, a length out of bounds).
+ */
+export async function* readSnapshotStream(
+  chunks: AsyncIterable<Uint8Array>,
+): AsyncGenerator<[Uint8Array, Uint8Array][]> {
+  let buffer: Uint8Array = new Uint8Array(0);
+  let magicSeen = false;
+  let offset = 0;
+  for await (const chunk of chunks) {
+    buffer = concat(buffer.subarray(offset), chunk);
+    offset = 0;
+    if (!magicSeen) {
+      if (buffer.length < MAGIC.length) continue;
+      for (let i = 0; i < MAGIC.length; i++)
+        if (buffer[i] !== MAGIC[i])
+          throw new Error(
+            startsWithJson(buffer)
+              ? 'the snapshot is in the JSON-lines format of an earlier xcron, which this version does not read'
+              : 'the snapshot is not an xcron state snapshot (bad magic)',
+          );
+      magicSeen = true;
+      offset = MAGIC.length;
+    }
+    const batch: [Uint8Array, Uint8Array][] = [];
+    const dv = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    for (;;) {
+      if (offset + 4 > buffer.length) break;
+      const keyLength = dv.getUint32(offset);
+      if (keyLength > FRAME_BYTES_MAX)
+        throw new Error(`snapshot key length ${keyLength} is out of bounds`);
+      if (offset + 8 + keyLength > buffer.length) break;
+      const valueLength = dv.getUint32(offset + 4 + keyLength);
+      if (valueLength > FRAME_BYTES_MAX)
+        throw new Error(`snapshot value length ${valueLength} is out of bounds`);
+      const end = offset + 8 + keyLength + valueLength;
+      if (end > buffer.length) break;
+      batch.push([
+        buffer.slice(offset + 4, offset + 4 + keyLength),
+        buffer.slice(offset + 8 + keyLength, end),
+      ]);
+      offset = end;
+    }
+    if (batch.length > 0) yield batch;
+  }
+  if (!magicSeen) throw new Error('the snapshot is empty or cut short before its header');
+  if (offset !== buffer.length)
+    throw new Error(
+      `the snapshot ends inside an entry (${buffer.length - offset} bytes left over)`,
+    );
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+function startsWithJson(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x7b; // '{'
 }

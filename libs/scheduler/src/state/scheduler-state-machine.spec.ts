@@ -1,82 +1,40 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EntryType, type Entry } from '@xcron/raft';
 import { SeededRandom } from '@xcron/testing';
-import type { TaskSpec } from '../task/task.model';
-import { decodeResult, encodeCommand, type SchedulerCommand } from './scheduler-command';
-import { SchedulerStateMachine } from './scheduler-state-machine';
+import { MemoryStateStore } from '../store/testing/memory-state-store';
+import { decodeResult, type SchedulerCommand } from './scheduler-command';
+import { readSnapshotStream } from './scheduler-snapshot';
+import {
+  SchedulerStateMachine,
+  type SchedulerStateMachineOptions,
+} from './scheduler-state-machine';
+import { T0, entriesOf, randomCommands, randomSpec } from './testing/random-commands';
+import { FoldHarness, dumpState } from './testing/state-harness';
 
-const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
+const META = { term: 1, membership: { members: [] } };
 
 let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'xcron-sm-'))));
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function spec(random: SeededRandom): TaskSpec {
-  const once = random.nextFloat() < 0.5;
-  return {
-    schedule: once
-      ? { kind: 'once', runAtMs: T0 + random.nextIntInRange(0, 600_000 + 1) }
-      : { kind: 'cron', expression: `*/${random.nextIntInRange(1, 30 + 1)} * * * * *` },
-    callback: { url: 'http://127.0.0.1:9/h', body: { n: random.nextIntInRange(0, 1e6 + 1) } },
-    timeoutMs: 1_000,
-    retry: { maxAttempts: 2, initialBackoffMs: 10, maxBackoffMs: 100 },
-    jitterMs: 0,
-    overlap: 'allow',
-    misfire: 'fire_once',
-    ...(random.nextFloat() < 0.3
-      ? { idempotencyKey: `key-${random.nextIntInRange(0, 50 + 1)}` }
-      : {}),
-  };
+/** A state machine on a real classic-level store: `name`/journal and `name`/state in the temp dir. */
+function open(
+  name: string,
+  options: Partial<SchedulerStateMachineOptions> = {},
+): Promise<SchedulerStateMachine> {
+  return SchedulerStateMachine.open({
+    journalDir: join(dir, name, 'journal'),
+    stateDir: join(dir, name, 'state'),
+    logger: quiet,
+    ...options,
+  });
 }
 
-/** A random but valid command stream: creates, records, pauses, resumes, deletes, runs. */
 function commands(seed: number, count: number): SchedulerCommand[] {
-  const random = new SeededRandom(seed);
-  const ids: string[] = [];
-  const out: SchedulerCommand[] = [];
-  let atMs = T0;
-  for (let i = 0; i < count; i++) {
-    atMs += random.nextIntInRange(0, 2_000 + 1);
-    const pick = random.nextFloat();
-    const taskId = ids.length > 0 ? ids[random.nextIntInRange(0, ids.length - 1 + 1)] : '1';
-    if (pick < 0.35 || ids.length === 0) {
-      const id = String(1_000 + i);
-      ids.push(id);
-      out.push({ t: 'create', atMs, tasks: [{ taskId: id, spec: spec(random) }] });
-    } else if (pick < 0.75) {
-      out.push({
-        t: 'record',
-        atMs,
-        records: [
-          {
-            taskId,
-            scheduledAtMs: T0 + random.nextIntInRange(0, 60 + 1) * 1_000,
-            status: random.nextFloat() < 0.8 ? 'succeeded' : 'failed',
-            attempts: 1,
-            durationMs: 4,
-            node: 'n1',
-            finishedAtMs: atMs,
-          },
-        ],
-      });
-    } else if (pick < 0.82) out.push({ t: 'pause', atMs, taskId });
-    else if (pick < 0.89) out.push({ t: 'resume', atMs, taskId });
-    else if (pick < 0.95) out.push({ t: 'run', atMs, taskId, scheduledAtMs: atMs });
-    else out.push({ t: 'delete', atMs, taskId });
-  }
-  return out;
-}
-
-function entries(list: SchedulerCommand[], firstIndex = 1): Entry[] {
-  return list.map((command, i) => ({
-    index: firstIndex + i,
-    term: 1,
-    type: EntryType.Normal,
-    data: encodeCommand(command),
-  }));
+  return randomCommands(seed, count, { updates: true });
 }
 
 async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
@@ -89,101 +47,176 @@ async function* replay(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
   yield* chunks;
 }
 
-/** The state as plain data, for comparison. */
-function dump(machine: SchedulerStateMachine): unknown {
-  const state = machine.state;
-  return {
-    tasks: [...state.tasks.values()].sort((a, b) => (a.id < b.id ? -1 : 1)),
-    keys: [...state.idempotencyKeys.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
-    latestAtMs: state.latestAtMs,
-  };
+/** The state as plain data (tasks with spec and history from the store, keys, clock). */
+function dump(machine: SchedulerStateMachine): Promise<unknown> {
+  return dumpState(machine.state, machine);
+}
+
+/** Every entry of the machine's store, through its snapshot stream, as hex. */
+async function storeEntries(machine: SchedulerStateMachine): Promise<string[]> {
+  const out: string[] = [];
+  for await (const batch of readSnapshotStream(machine.snapshot()))
+    for (const [key, value] of batch)
+      out.push(`${Buffer.from(key).toString('hex')}=${Buffer.from(value).toString('hex')}`);
+  return out;
+}
+
+/** The state a fresh fold of the commands gives. */
+function foldOf(list: readonly SchedulerCommand[]): Promise<unknown> {
+  const fold = new FoldHarness();
+  fold.applyAll(list);
+  return fold.dump();
 }
 
 describe('SchedulerStateMachine', () => {
   it.each([1, 2, 3, 4, 5])(
     'snapshot then restore gives the state replay gives (seed %i)',
     async (seed) => {
-      const stream = entries(commands(seed, 400));
-      const original = await SchedulerStateMachine.open({
-        journalDir: join(dir, 'a'),
-        logger: quiet,
-      });
+      const list = commands(seed, 400);
+      const stream = entriesOf(list);
+      const original = await open('a');
       await original.apply(stream.slice(0, 250));
       const snapshot = await collect(original.snapshot());
       await original.apply(stream.slice(250));
 
-      const restored = await SchedulerStateMachine.open({
-        journalDir: join(dir, 'b'),
-        logger: quiet,
-      });
-      await restored.restore(
-        { index: 250, term: 1, membership: { members: [] } },
-        replay(snapshot),
-      );
+      const restored = await open('b');
+      await restored.restore({ index: 250, ...META }, replay(snapshot));
+      expect(restored.appliedIndex).toBe(250);
+      expect(await dump(restored)).toEqual(await foldOf(list.slice(0, 250)));
       await restored.apply(stream.slice(250));
-      expect(dump(restored)).toEqual(dump(original));
+      expect(await dump(restored)).toEqual(await dump(original));
+      expect(await dump(original)).toEqual(await foldOf(list));
       expect(restored.appliedIndex).toBe(400);
+      // The stores hold the same bytes too (meta record included).
+      expect(await storeEntries(restored)).toEqual(await storeEntries(original));
       await original.close();
       await restored.close();
     },
   );
 
   it.each([11, 12, 13])(
-    'a snapshot read while later entries apply shows the state at the snapshot (seed %i)',
+    'a snapshot stream read while later entries apply shows the state at the snapshot() call (seed %i)',
     async (seed) => {
-      const stream = entries(commands(seed, 600));
-      const live = await SchedulerStateMachine.open({
-        journalDir: join(dir, 'live'),
-        logger: quiet,
-      });
-      const prefix = await SchedulerStateMachine.open({
-        journalDir: join(dir, 'prefix'),
-        logger: quiet,
-      });
-      await live.apply(stream.slice(0, 300));
-      await prefix.apply(stream.slice(0, 300));
-      const snapshot = live.snapshot();
-      // Applies go on before the stream is read (the Raft node does not wait for it).
-      await live.apply(stream.slice(300));
-      const chunks = await collect(snapshot);
-      const restored = await SchedulerStateMachine.open({
-        journalDir: join(dir, 'restored'),
-        logger: quiet,
-      });
-      await restored.restore({ index: 300, term: 1, membership: { members: [] } }, replay(chunks));
-      expect(dump(restored)).toEqual(dump(prefix));
+      // Big callback bodies: the stream spans several chunks and store read batches, so the
+      // applies below land between reads of one LevelDB snapshot.
+      const random = new SeededRandom(seed);
+      const big: SchedulerCommand[] = Array.from({ length: 400 }, (_, i) => ({
+        t: 'create',
+        atMs: T0,
+        tasks: [
+          {
+            taskId: String(900_000 + i),
+            spec: {
+              ...randomSpec(random),
+              callback: { url: 'http://127.0.0.1:9/h', body: 'x'.repeat(4_000 + i) },
+            },
+          },
+        ],
+      }));
+      const list = [...big, ...commands(seed, 600)];
+      const stream = entriesOf(list);
+      const live = await open('live');
+      await live.apply(stream.slice(0, 700));
+      const snapshot = live.snapshot()[Symbol.asyncIterator]();
+      // Applies go on before and while the stream is read (the Raft node does not wait for it).
+      await live.apply(stream.slice(700, 800));
+      const chunks: Uint8Array[] = [];
+      for (let next = await snapshot.next(); !next.done; next = await snapshot.next()) {
+        chunks.push(next.value);
+        const at = live.appliedIndex;
+        if (at < list.length) await live.apply(stream.slice(at, at + 100));
+      }
+      expect(chunks.length).toBeGreaterThan(1);
+      await live.apply(stream.slice(live.appliedIndex));
+      expect(live.appliedIndex).toBe(1_000);
+
+      const restored = await open('restored');
+      await restored.restore({ index: 700, ...META }, replay(chunks));
+      expect(restored.appliedIndex).toBe(700);
+      expect(await dump(restored)).toEqual(await foldOf(list.slice(0, 700)));
       // And the live state is untouched by the view.
-      await restored.apply(stream.slice(300));
-      expect(dump(restored)).toEqual(dump(live));
-      for (const machine of [live, prefix, restored]) await machine.close();
+      await restored.apply(stream.slice(700));
+      expect(await dump(restored)).toEqual(await dump(live));
+      expect(await dump(live)).toEqual(await foldOf(list));
+      for (const machine of [live, restored]) await machine.close();
     },
   );
 
-  it('restarts from a snapshot plus its journal, and skips what Raft re-applies', async () => {
-    const stream = entries(commands(7, 300));
-    const first = await SchedulerStateMachine.open({ journalDir: join(dir, 'j'), logger: quiet });
-    await first.apply(stream.slice(0, 100));
-    const snapshot = await collect(first.snapshot());
-    await first.apply(stream.slice(100));
-    const expected = dump(first);
+  it('restarts from its store, and skips what Raft re-applies', async () => {
+    const stream = entriesOf(commands(7, 300));
+    const first = await open('r');
+    await first.apply(stream);
+    const expected = await dump(first);
     await first.close();
 
-    // Restart: the Raft node restores snapshot 100; the journal holds 101..300; Raft then
-    // re-applies 101..300 from its own log — each command must be folded in once.
-    const second = await SchedulerStateMachine.open({ journalDir: join(dir, 'j'), logger: quiet });
-    await second.restore({ index: 100, term: 1, membership: { members: [] } }, replay(snapshot));
+    // Restart: the store holds all 300 entries; Raft re-applies from its newest snapshot (here
+    // index 100) and each command must be folded in once.
+    const second = await open('r');
     expect(second.appliedIndex).toBe(300);
     const results = await second.apply(stream.slice(100));
     expect(results.every((result) => result.length === 0)).toBe(true);
-    expect(dump(second)).toEqual(expected);
+    expect(await dump(second)).toEqual(expected);
+    await second.close();
+  });
+
+  it('restarts from a store behind its journal by replaying the journal', async () => {
+    const list = commands(8, 300);
+    const stream = entriesOf(list);
+    const first = await open('r');
+    await first.apply(stream.slice(0, 100));
+    expect(await first.persist()).toBe(100);
+    await first.close();
+    // The store as it was at index 100 (what a power loss could leave of a store with later
+    // unsynced batches: LevelDB keeps a prefix of its log).
+    cpSync(join(dir, 'r', 'state'), join(dir, 'state-at-100'), { recursive: true });
+    const again = await open('r');
+    await again.apply(stream.slice(100));
+    await again.close();
+    rmSync(join(dir, 'r', 'state'), { recursive: true });
+    renameSync(join(dir, 'state-at-100'), join(dir, 'r', 'state'));
+
+    let resets = 0;
+    const second = await open('r');
+    second.onReset = () => resets++;
+    // The journal held 101..300.
+    expect(second.appliedIndex).toBe(300);
+    expect(second.durableState.persistedIndex()).toBe(100);
+    expect(await dump(second)).toEqual(await foldOf(list));
+    const results = await second.apply(stream.slice(100));
+    expect(results.every((result) => result.length === 0)).toBe(true);
+    expect(resets).toBe(0); // open() replays before anyone listens
+    await second.close();
+  });
+
+  it('restores a snapshot behind its journal, then replays the journal after it', async () => {
+    const list = commands(9, 300);
+    const stream = entriesOf(list);
+    const first = await open('j');
+    await first.apply(stream.slice(0, 100));
+    const snapshot = await collect(first.snapshot());
+    await first.apply(stream.slice(100));
+    const expected = await dump(first);
+    await first.close();
+
+    // The Raft node restores snapshot 100; the journal holds 101..300; Raft then re-applies
+    // 101..300 from its own log — each command must be folded in once.
+    const second = await open('j');
+    let resets = 0;
+    second.onReset = () => resets++;
+    await second.restore({ index: 100, ...META }, replay(snapshot));
+    expect(second.appliedIndex).toBe(300);
+    expect(resets).toBeGreaterThan(0);
+    const results = await second.apply(stream.slice(100));
+    expect(results.every((result) => result.length === 0)).toBe(true);
+    expect(await dump(second)).toEqual(expected);
     await second.close();
   });
 
   it('answers each proposal with its command result', async () => {
-    const machine = await SchedulerStateMachine.open({ journalDir: join(dir, 'r'), logger: quiet });
+    const machine = await open('p');
     const [created, missing] = await machine.apply(
-      entries([
-        { t: 'create', atMs: T0, tasks: [{ taskId: '5', spec: spec(new SeededRandom(1)) }] },
+      entriesOf([
+        { t: 'create', atMs: T0, tasks: [{ taskId: '5', spec: randomSpec(new SeededRandom(1)) }] },
         { t: 'pause', atMs: T0, taskId: '404' },
       ]),
     );
@@ -193,7 +226,7 @@ describe('SchedulerStateMachine', () => {
   });
 
   it('skips no-ops and membership entries without journaling them', async () => {
-    const machine = await SchedulerStateMachine.open({ journalDir: join(dir, 'n'), logger: quiet });
+    const machine = await open('n');
     const results = await machine.apply([
       { index: 1, term: 1, type: EntryType.Normal, data: new Uint8Array(0) },
       { index: 2, term: 1, type: EntryType.ConfChange, data: new Uint8Array([1, 2, 3]) },
@@ -204,25 +237,105 @@ describe('SchedulerStateMachine', () => {
     await machine.close();
   });
 
-  it('starts over after a journal whose records it cannot read, and says so', async () => {
-    const { writeFileSync, readdirSync } = await import('node:fs');
-    const stream = entries(commands(9, 50));
-    const first = await SchedulerStateMachine.open({ journalDir: join(dir, 'c'), logger: quiet });
-    await first.apply(stream);
+  it('rebuilds a journal whose records it cannot read, and says so', async () => {
+    const list = commands(10, 50);
+    const stream = entriesOf(list);
+    const first = await open('c');
+    await first.apply(stream.slice(0, 20));
+    await first.persist();
     await first.close();
-    const segment = readdirSync(join(dir, 'c')).find((name) => name.endsWith('.seg'));
-    expect(segment).toBeDefined();
+    cpSync(join(dir, 'c', 'state'), join(dir, 'state-at-20'), { recursive: true });
+    const again = await open('c');
+    await again.apply(stream.slice(20));
+    await again.close();
+    // The store fell back to index 20, and the journal that held the rest is garbage.
+    rmSync(join(dir, 'c', 'state'), { recursive: true });
+    renameSync(join(dir, 'state-at-20'), join(dir, 'c', 'state'));
+    const segments = readdirSync(join(dir, 'c', 'journal')).filter((n) => n.endsWith('.seg'));
+    expect(segments.length).toBeGreaterThan(0);
     // Garbage over the whole segment: its header no longer parses.
-    writeFileSync(join(dir, 'c', segment!), Buffer.alloc(4096, 0xab));
+    for (const segment of segments)
+      writeFileSync(join(dir, 'c', 'journal', segment), Buffer.alloc(4096, 0xab));
+
     const errors: string[] = [];
-    const second = await SchedulerStateMachine.open({
-      journalDir: join(dir, 'c'),
-      logger: { ...quiet, error: (message) => errors.push(message) },
-    });
-    // Raft re-applies everything: the state is whole again.
-    await second.apply(stream);
-    expect(second.state.tasks.size).toBeGreaterThan(0);
+    const second = await open('c', { logger: { ...quiet, error: (m) => errors.push(m) } });
     expect(errors.join('\n')).toMatch(/journal/);
+    expect(second.appliedIndex).toBe(20);
+    expect(await dump(second)).toEqual(await foldOf(list.slice(0, 20)));
+    // Raft re-applies everything after the store's index: the state is whole again, and the
+    // rebuilt journal goes on from there.
+    await second.apply(stream);
+    expect(await dump(second)).toEqual(await foldOf(list));
+    expect(second.journalLastSeq).toBe(50);
     await second.close();
   });
+
+  describe('durability (power loss through MemoryStateStore)', () => {
+    it.each([31, 32, 33, 34])(
+      'keeps at least what persist() made durable (seed %i)',
+      async (seed) => {
+        const random = new SeededRandom(seed);
+        const list = commands(seed, 300);
+        const stream = entriesOf(list);
+        const store = new MemoryStateStore();
+        const first = await SchedulerStateMachine.open({
+          journalDir: join(dir, 'journal'),
+          store,
+          logger: quiet,
+        });
+        const cut = random.nextIntInRange(1, 200);
+        // Several applies before and after the persist, in random batches.
+        await applyInBatches(first, stream.slice(0, cut), random);
+        const persisted = await first.persist();
+        expect(persisted).toBe(cut);
+        expect(first.durableState.persistedIndex()).toBe(cut);
+        await applyInBatches(first, stream.slice(cut), random);
+        await first.close();
+        store.loseUnsynced();
+
+        // The journal was lost with the store's unsynced writes: a fresh journal dir.
+        const second = await SchedulerStateMachine.open({
+          journalDir: join(dir, 'journal-after-loss'),
+          store,
+          logger: quiet,
+        });
+        expect(second.appliedIndex).toBeGreaterThanOrEqual(persisted);
+        expect(second.durableState.persistedIndex()).toBe(second.appliedIndex);
+        expect(await dump(second)).toEqual(await foldOf(list.slice(0, second.appliedIndex)));
+        // The Raft log re-applies the rest (from its snapshot at `persisted`).
+        await second.apply(stream.slice(persisted));
+        expect(await dump(second)).toEqual(await foldOf(list));
+        await second.close();
+      },
+    );
+
+    it('replays the journal past what the store kept', async () => {
+      const list = commands(35, 200);
+      const stream = entriesOf(list);
+      const store = new MemoryStateStore();
+      const options = { journalDir: join(dir, 'journal'), store, logger: quiet };
+      const first = await SchedulerStateMachine.open(options);
+      await first.apply(stream.slice(0, 80));
+      await first.persist();
+      await first.apply(stream.slice(80));
+      await first.close(); // the journal is synced at close; the store is not
+      store.loseUnsynced();
+      const second = await SchedulerStateMachine.open(options);
+      expect(second.appliedIndex).toBe(200);
+      expect(await dump(second)).toEqual(await foldOf(list));
+      await second.close();
+    });
+  });
 });
+
+async function applyInBatches(
+  machine: SchedulerStateMachine,
+  entries: readonly Entry[],
+  random: SeededRandom,
+): Promise<void> {
+  for (let at = 0; at < entries.length;) {
+    const n = random.nextIntInRange(1, 20);
+    await machine.apply(entries.slice(at, at + n));
+    at += n;
+  }
+}

@@ -1,8 +1,30 @@
+import { join } from 'node:path';
 import { CorruptionError, DiskQueue, type FileSystem } from '@xcron/queue';
 import { EntryType, type Entry, type SnapshotMeta, type StateMachine } from '@xcron/raft';
+import type { ExecutionView } from '../task/task.model';
+import { ClassicLevelStateStore } from '../store/classic-level-state-store';
+import type { StateStore, StoreWrite } from '../store/state-store';
 import { decodeCommand, encodeResult, type CommandResult } from './scheduler-command';
-import { readSnapshotLines, writeSnapshotLines } from './scheduler-snapshot';
+import { readSnapshotStream, writeSnapshotStream } from './scheduler-snapshot';
 import { SchedulerState } from './scheduler-state';
+import { readLatestCheckpoint, removeCheckpoints, writeCheckpoint } from './state-checkpoint';
+import {
+  EXECUTION_HISTORY_PER_TASK,
+  FAMILY,
+  META_KEY,
+  decodeDelivery,
+  decodeExecution,
+  decodeIdempotencyEntry,
+  decodeMeta,
+  decodeRow,
+  encodeMeta,
+  familyRange,
+  historyKey,
+  idFromKey,
+  taskKey,
+  type StoreMeta,
+  type TaskDelivery,
+} from './state-store-codec';
 
 export interface StateMachineLogger {
   log(message: string): void;
@@ -13,6 +35,16 @@ export interface StateMachineLogger {
 export interface SchedulerStateMachineOptions {
   /** Directory of the event journal (segment files). */
   journalDir: string;
+  /** Directory of the state store (classic-level); or `store`. */
+  stateDir?: string;
+  /** A state store to use instead of opening one in `stateDir` (tests). */
+  store?: StateStore;
+  /**
+   * Directory of the state checkpoint (state-checkpoint.ts), written after each persist() so that
+   * a restart need not iterate the store's rows. Default: beside the journal, unless `store` is
+   * given (then none).
+   */
+  checkpointDir?: string;
   /** The journal syncs on this interval; the Raft log is the durable copy meanwhile. */
   journalSyncIntervalMs?: number;
   journalSegmentBytes?: number;
@@ -20,114 +52,253 @@ export interface SchedulerStateMachineOptions {
   logger: StateMachineLogger;
 }
 
-/** The journal consumer whose cursor says how far a durable snapshot covers the journal. */
-const SNAPSHOT_CURSOR = 'scheduler';
+/** The journal consumer whose cursor says how far the durable state store covers the journal. */
+const STORE_CURSOR = 'scheduler';
 const EMPTY_RESULT = new Uint8Array(0);
+const textDecoder = new TextDecoder();
 
 /**
  * The Raft state machine of a node. Applying a committed entry = appending it to the event journal
- * (sequence = Raft index) and folding its command into SchedulerState. Restart = the Raft node
- * restores the newest snapshot, this replays the journal's records after it, and Raft re-applies
- * whatever the journal had not yet made durable (entries at or below `appliedIndex` are skipped,
- * so each command is folded in exactly once). See docs/ARCHITECTURE.md.
+ * (sequence = Raft index), folding its command into SchedulerState and writing what changed to the
+ * state store (classic-level, raft_dir/state) with the applied index, one unsynced batch per apply.
+ *
+ * The store is the durable state (Raft's DurableState): a snapshot is a sync of the store, after
+ * which Raft compacts its log and the journal is trimmed; a follower that fell behind is sent the
+ * store itself, streamed from a LevelDB snapshot. Restart = load the rows (what scheduling needs)
+ * from the store, replay the journal's records after the store's applied index, and Raft
+ * re-applies the rest (entries at or below `appliedIndex` are skipped: each is folded in once).
  */
 export class SchedulerStateMachine implements StateMachine {
   readonly state = new SchedulerState();
-  /** Index of the last entry folded into `state`. */
+  /** Index of the last entry folded into `state` (and queued to the store). */
   appliedIndex = 0;
   /** Called after the whole state was replaced (restore, journal replay): re-plan every task. */
   onReset: (() => void) | undefined;
-  private journalReplayed = false;
+  /** Store writes in order: each apply's batch, persist's sync. */
+  private storeWrite: Promise<void> = Promise.resolve();
   private journalWrite: Promise<unknown> = Promise.resolve();
-  /** The snapshot before the one being taken: its file is durable once the next one starts. */
-  private lastSnapshotIndex = 0;
+  private persistedThrough = 0;
+  /** Index of the newest checkpoint written (or loaded); the journal is kept from it on. */
+  private checkpointIndex = 0;
+  private readonly checkpointDir: string | undefined;
   private closed = false;
+
+  readonly durableState: NonNullable<StateMachine['durableState']> = {
+    persistedIndex: () => this.persistedThrough,
+    persist: () => this.persist(),
+  };
+
+  /** The snapshot is read from a LevelDB snapshot: applies go on while it streams. */
+  readonly snapshotIsIsolated = true;
 
   private constructor(
     private journal: DiskQueue,
+    private readonly store: StateStore,
     private readonly options: SchedulerStateMachineOptions,
-  ) {}
+  ) {
+    this.checkpointDir =
+      options.checkpointDir ??
+      (options.store === undefined ? join(options.journalDir, '..', 'checkpoint') : undefined);
+  }
 
   static async open(options: SchedulerStateMachineOptions): Promise<SchedulerStateMachine> {
+    const store =
+      options.store ??
+      (await ClassicLevelStateStore.open(
+        options.stateDir ?? join(options.journalDir, '..', 'state'),
+      ));
     const journal = await openJournal(options);
-    return new SchedulerStateMachine(journal, options);
+    const machine = new SchedulerStateMachine(journal, store, options);
+    try {
+      await machine.load();
+      await machine.replayJournal();
+    } catch (error) {
+      await machine.close().catch(() => undefined);
+      throw error;
+    }
+    return machine;
   }
 
   async apply(entries: readonly Entry[]): Promise<Uint8Array[]> {
-    if (!this.journalReplayed) await this.replayJournal();
     const results = new Array<Uint8Array>(entries.length);
     const journaled: { seq: number; payload: Uint8Array }[] = [];
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i];
-      results[i] = EMPTY_RESULT;
-      if (entry.index <= this.appliedIndex) continue;
-      this.appliedIndex = entry.index;
-      if (entry.type !== EntryType.Normal || entry.data.length === 0) continue;
-      results[i] = encodeResult(this.applyCommand(entry.data, entry.index));
-      journaled.push({ seq: entry.index, payload: entry.data });
+    // The batch's place in the store's write order is taken before folding: a read that an
+    // observer starts while this fold runs (the fire runtime loading a new task's delivery)
+    // waits for this batch (see delivery()).
+    const write = this.reserveStoreWrite(false);
+    try {
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i];
+        results[i] = EMPTY_RESULT;
+        if (entry.index <= this.appliedIndex) continue;
+        this.appliedIndex = entry.index;
+        if (entry.type !== EntryType.Normal || entry.data.length === 0) continue;
+        results[i] = encodeResult(this.applyCommand(entry.data, entry.index));
+        journaled.push({ seq: entry.index, payload: entry.data });
+      }
+    } finally {
+      if (journaled.length > 0) this.appendToJournal(journaled);
+      write.provide(this.state.takeWrites());
     }
-    if (journaled.length > 0) this.appendToJournal(journaled);
+    await write.written;
     return results;
   }
 
-  /** The snapshot is read from a copy-on-write view: applies go on while it is written. */
-  readonly snapshotIsIsolated = true;
-
   snapshot(): AsyncIterable<Uint8Array> {
-    const state = this.state;
-    const view = state.beginView();
-    const header = { appliedIndex: this.appliedIndex, latestAtMs: view.latestAtMs };
-    const previous = this.lastSnapshotIndex;
-    this.lastSnapshotIndex = this.appliedIndex;
-    const lines = writeSnapshotLines(header, view.tasks(), view.keys());
-    const trimJournal = (): Promise<void> => this.trimJournal(previous);
+    // The view is taken now, not at the first read: Raft calls this between two applies and reads
+    // the stream while later ones go on, and the stream must show the state at the call. Every
+    // apply() so far resolved after its store batch was written, so the view holds them all (a
+    // batch still in flight is missed whole: the view's meta record says where it stands).
+    const view = this.store.view();
     return (async function* () {
       try {
-        // The node takes one snapshot at a time, so the previous file is durable: the journal
-        // before it can go.
-        await trimJournal();
-        yield* lines;
+        yield* writeSnapshotStream(view);
       } finally {
-        state.endView();
+        await view.close();
       }
     })();
   }
 
+  /**
+   * Replaces the whole state by a leader's snapshot: the store is cleared and written anew (marked
+   * `restoring` meanwhile, so that a crash half-way leaves a store that start-up knows to be
+   * incomplete), synced, then the rows are loaded.
+   */
   async restore(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
-    const contents = await readSnapshotLines(data);
-    const state = this.state;
-    state.tasks.clear();
-    state.idempotencyKeys.clear();
-    for (const task of contents.tasks) state.tasks.set(task.id, task);
-    for (const [key, entry] of contents.keys) state.idempotencyKeys.set(key, entry);
-    state.latestAtMs = contents.header.latestAtMs;
-    state.rebuildDerived();
-    this.appliedIndex = Math.max(meta.index, contents.header.appliedIndex);
-    this.lastSnapshotIndex = this.appliedIndex;
+    await this.storeWrite;
     await this.journalWrite;
+    // Checkpoints describe the history this snapshot replaces: none may be loaded after it.
+    if (this.checkpointDir !== undefined) await removeCheckpoints(this.checkpointDir);
+    this.checkpointIndex = 0;
+    const store = this.store;
+    await store.clear();
+    await store.write(
+      [
+        {
+          type: 'put',
+          key: META_KEY,
+          value: encodeMeta({ appliedIndex: 0, latestAtMs: 0, restoring: true }),
+        },
+      ],
+      { sync: true },
+    );
+    let metaValue: Uint8Array | undefined;
+    for await (const batch of readSnapshotStream(data)) {
+      const writes: StoreWrite[] = [];
+      for (const [key, value] of batch) {
+        if (key.length === 1 && key[0] === FAMILY.meta) metaValue = value;
+        else writes.push({ type: 'put', key, value });
+      }
+      await store.write(writes, { sync: false });
+    }
+    if (metaValue === undefined) throw new Error('the snapshot holds no state meta record');
+    const snapshotMeta = decodeMeta(metaValue);
+    await store.write([{ type: 'put', key: META_KEY, value: metaValue }], { sync: true });
+    await this.loadStore();
+    if (this.appliedIndex < meta.index)
+      throw new Error(
+        `the snapshot's state is at index ${snapshotMeta.appliedIndex}, before the snapshot's own index ${meta.index}`,
+      );
     const journal = this.journal;
     if (journal.lastSeq < this.appliedIndex || journal.firstSeq > this.appliedIndex + 1) {
       // A snapshot from the leader beyond our journal: the journal starts after it.
       await journal.reset(this.appliedIndex + 1);
-      this.journalReplayed = true;
     } else {
-      this.journalReplayed = false;
       await this.replayJournal();
     }
     this.onReset?.();
   }
 
-  /** Waits for journal writes, syncs and closes the journal. */
+  /**
+   * Makes every entry applied so far durable: one sync write of the store (LevelDB syncs its log,
+   * and with it every unsynced batch before). The journal before that index is no longer needed.
+   */
+  async persist(): Promise<number> {
+    const index = this.appliedIndex;
+    const meta = encodeMeta({ appliedIndex: index, latestAtMs: this.state.latestAtMs });
+    // The checkpoint's copy is taken now, at `index`; it is written after the sync, sliced.
+    const frozen = this.checkpointDir !== undefined ? this.state.freeze(index) : undefined;
+    await this.writeStore([], true, meta);
+    this.persistedThrough = Math.max(this.persistedThrough, index);
+    let trimThrough = index;
+    if (frozen !== undefined && this.checkpointDir !== undefined) {
+      try {
+        await writeCheckpoint(this.checkpointDir, frozen);
+        this.checkpointIndex = index;
+      } catch (error) {
+        // Only a shortcut for restarts: the journal stays from the last good checkpoint on.
+        this.options.logger.error(
+          `state checkpoint at index ${index} could not be written (${String(error)}); a restart will load the rows from the state store`,
+        );
+        trimThrough = this.checkpointIndex;
+      }
+    }
+    await this.trimJournal(trimThrough);
+    return index;
+  }
+
+  /** Waits for journal and store writes, syncs and closes both. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.storeWrite;
     await this.journalWrite;
     await this.journal.close();
+    await this.store.close();
   }
 
   get journalLastSeq(): number {
     return this.journal.lastSeq;
   }
+
+  // ---- reads of what lives on disk ---------------------------------------------------------
+
+  /** The task's callback, timeout, retry and name, from the store. */
+  async delivery(slot: number): Promise<TaskDelivery> {
+    const taskId = this.state.table.idOf(slot);
+    const key = new Uint8Array(9);
+    key[0] = FAMILY.delivery;
+    this.state.table.writeIdBytes(slot, key, 1);
+    // What was applied so far — the fold running now included — is in the store once this resolves.
+    await this.storeWrite.catch(() => undefined);
+    const bytes = await this.store.get(key);
+    if (bytes === undefined)
+      throw new Error(`task ${taskId}: its definition is missing from the state store`);
+    return decodeDelivery(bytes);
+  }
+
+  /** The task's last executions, newest first (at most EXECUTION_HISTORY_PER_TASK). */
+  async executions(slot: number, limit = EXECUTION_HISTORY_PER_TASK): Promise<ExecutionView[]> {
+    const table = this.state.table;
+    const taskId = table.idOf(slot);
+    const count = table.historyCount(slot);
+    const kept = Math.min(count, EXECUTION_HISTORY_PER_TASK, limit);
+    if (kept === 0) return [];
+    await this.storeWrite.catch(() => undefined);
+    const id = new Uint8Array(8);
+    table.writeIdBytes(slot, id, 0);
+    const keys: Uint8Array[] = [];
+    for (let n = count - 1; n >= count - kept; n--)
+      keys.push(historyKey(id, n % EXECUTION_HISTORY_PER_TASK));
+    const values = await this.store.getMany(keys);
+    const executions: ExecutionView[] = [];
+    for (const value of values)
+      if (value !== undefined) executions.push(decodeExecution(taskId, value));
+    return executions;
+  }
+
+  /** Every stored execution of every task (the dead-letter listing scans them). */
+  async *allExecutions(): AsyncGenerator<ExecutionView> {
+    const view = this.store.view();
+    try {
+      for await (const batch of view.entries(familyRange(FAMILY.history)))
+        for (const [key, value] of batch) yield decodeExecution(idFromKey(key), value);
+    } finally {
+      await view.close();
+    }
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
 
   private applyCommand(data: Uint8Array, index: number): CommandResult {
     try {
@@ -143,6 +314,130 @@ export class SchedulerStateMachine implements StateMachine {
     }
   }
 
+  /** Queues a store batch with the meta record of the state as it is now; resolves when written. */
+  private writeStore(writes: StoreWrite[], sync: boolean, meta?: Uint8Array): Promise<void> {
+    const write = this.reserveStoreWrite(sync);
+    write.provide(writes, meta);
+    return write.written;
+  }
+
+  /**
+   * Takes the next place in the store's write order; the batch (and the meta record of the state
+   * as it is then) is given later with provide(). A failed write fails its apply (Raft stops the
+   * node), and the writes after it do not run.
+   */
+  private reserveStoreWrite(sync: boolean): {
+    provide(writes: StoreWrite[], meta?: Uint8Array): void;
+    written: Promise<void>;
+  } {
+    let provide!: (writes: StoreWrite[]) => void;
+    const batch = new Promise<StoreWrite[]>((resolve) => (provide = resolve));
+    const written = this.storeWrite
+      .then(() => batch)
+      .then((writes) => this.store.write(writes, { sync }));
+    this.storeWrite = written;
+    return {
+      provide: (writes, meta) => {
+        writes.push({
+          type: 'put',
+          key: META_KEY,
+          value:
+            meta ??
+            encodeMeta({ appliedIndex: this.appliedIndex, latestAtMs: this.state.latestAtMs }),
+        });
+        provide(writes);
+      },
+      written,
+    };
+  }
+
+  /**
+   * Start-up: the state from the newest checkpoint when there is one at or before the store's
+   * index (the journal and Raft's log hold every entry after it), else from the store's rows.
+   */
+  private async load(): Promise<void> {
+    const meta = await this.readMeta();
+    const dir = this.checkpointDir;
+    if (dir !== undefined && meta !== undefined) {
+      try {
+        const checkpoint = await readLatestCheckpoint(dir);
+        if (checkpoint !== undefined && checkpoint.appliedIndex <= meta.appliedIndex) {
+          const state = this.state;
+          state.clear();
+          checkpoint.forEach(
+            (bytes, offset, row) => state.loadRowWithIdBytes(bytes, offset, row),
+            (key, entry) => state.loadKey(key, entry),
+          );
+          state.finishLoad(checkpoint.latestAtMs);
+          this.appliedIndex = checkpoint.appliedIndex;
+          this.persistedThrough = checkpoint.appliedIndex;
+          this.checkpointIndex = checkpoint.appliedIndex;
+          this.options.logger.log(
+            `state checkpoint: loaded ${state.size} task(s) at index ${checkpoint.appliedIndex}`,
+          );
+          return;
+        }
+      } catch (error) {
+        this.options.logger.warn(
+          `${String(error instanceof Error ? error.message : error)}; loading the rows from the state store instead`,
+        );
+      }
+    }
+    await this.loadStore(meta);
+  }
+
+  /** The store's meta record; a store left half-restored is cleared (Raft restores it again). */
+  private async readMeta(): Promise<StoreMeta | undefined> {
+    const metaBytes = await this.store.get(META_KEY);
+    const meta = metaBytes !== undefined ? decodeMeta(metaBytes) : undefined;
+    if (!meta?.restoring) return meta;
+    this.options.logger.warn(
+      'state store: a snapshot from the leader was being written when the node stopped; starting from an empty state (Raft restores the snapshot again)',
+    );
+    await this.store.clear();
+    return undefined;
+  }
+
+  /** Loads the rows and keys of the store into the state (start-up, after a restore). */
+  private async loadStore(meta?: StoreMeta): Promise<void> {
+    const store = this.store;
+    const state = this.state;
+    state.clear();
+    if (meta === undefined) meta = await this.readMeta();
+    const view = store.view();
+    let rows = 0;
+    try {
+      for await (const batch of view.entries(familyRange(FAMILY.row)))
+        for (const [key, value] of batch) {
+          const taskId = idFromKey(key);
+          try {
+            state.loadRow(taskId, decodeRow(value));
+          } catch (error) {
+            throw new Error(
+              `state store${this.storePath()}: task ${taskId}'s row is corrupt (${String(error)}); the other replicas still hold it — move the store aside to rebuild this node from them`,
+              { cause: error },
+            );
+          }
+          rows++;
+        }
+      for await (const batch of view.entries(familyRange(FAMILY.key)))
+        for (const [key, value] of batch)
+          state.loadKey(textDecoder.decode(key.subarray(1)), decodeIdempotencyEntry(value));
+    } finally {
+      await view.close();
+    }
+    state.finishLoad(meta?.latestAtMs ?? 0);
+    this.appliedIndex = meta?.appliedIndex ?? 0;
+    this.persistedThrough = this.appliedIndex;
+    if (rows > 0)
+      this.options.logger.log(`state store: loaded ${rows} task(s) at index ${this.appliedIndex}`);
+  }
+
+  private storePath(): string {
+    const path = (this.store as { path?: string }).path;
+    return path !== undefined ? ` in ${path}` : '';
+  }
+
   private appendToJournal(records: { seq: number; payload: Uint8Array }[]): void {
     this.journalWrite = this.journalWrite
       .then(() => this.journal.appendBatch(records))
@@ -153,7 +448,7 @@ export class SchedulerStateMachine implements StateMachine {
   private async journalFailed(error: unknown): Promise<void> {
     if (this.closed) return;
     this.options.logger.error(
-      `event journal write failed (${String(error)}); rebuilding it from index ${this.appliedIndex + 1}: the Raft log and snapshots still hold every entry`,
+      `event journal write failed (${String(error)}); rebuilding it from index ${this.appliedIndex + 1}: the Raft log and the state store still hold every entry`,
     );
     try {
       await this.rebuildJournal();
@@ -172,9 +467,12 @@ export class SchedulerStateMachine implements StateMachine {
     }
   }
 
-  /** Folds the journal's records after `appliedIndex` into the state (start-up, after a restore). */
+  /**
+   * Folds the journal's records after `appliedIndex` into the state and the store (start-up,
+   * after a restore): after a power loss the store may have lost its unsynced batches while the
+   * journal (synced on its interval) still holds them.
+   */
   private async replayJournal(): Promise<void> {
-    this.journalReplayed = true;
     const journal = this.journal;
     const from = Math.max(this.appliedIndex + 1, journal.firstSeq);
     if (from > journal.lastSeq) {
@@ -194,12 +492,14 @@ export class SchedulerStateMachine implements StateMachine {
           this.appliedIndex = record.seq;
           replayed++;
         }
+        await this.writeStore(this.state.takeWrites(), false);
       }
     } catch (error) {
       if (!(error instanceof CorruptionError)) throw error;
       this.options.logger.error(
         `event journal is corrupt (${error.message}); rebuilding it from index ${this.appliedIndex + 1} out of the Raft log`,
       );
+      await this.writeStore(this.state.takeWrites(), false);
       await this.rebuildJournal();
     }
     if (replayed > 0) {
@@ -216,7 +516,7 @@ export class SchedulerStateMachine implements StateMachine {
     const journal = this.journal;
     const cursor = Math.min(throughIndex, journal.lastSeq);
     if (cursor < journal.firstSeq - 1) return;
-    await journal.commit(SNAPSHOT_CURSOR, cursor);
+    await journal.commit(STORE_CURSOR, cursor);
     await journal.truncateBefore(cursor + 1);
   }
 }
@@ -258,3 +558,5 @@ async function removeJournal(options: SchedulerStateMachineOptions): Promise<voi
     rm(options.journalDir, { recursive: true, force: true }),
   );
 }
+
+export { taskKey };

@@ -1,6 +1,10 @@
+import { SeededRandom } from '@xcron/testing';
 import type { TaskSpec } from '../task/task.model';
 import type { FireRecord, SchedulerCommand } from './scheduler-command';
-import { ENDED_TASK_RETENTION_MS, SchedulerState } from './scheduler-state';
+import { ENDED_TASK_RETENTION_MS } from './scheduler-state';
+import { FAMILY, familyRange } from './state-store-codec';
+import { randomCommands } from './testing/random-commands';
+import { FoldHarness } from './testing/state-harness';
 
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
 
@@ -31,57 +35,61 @@ function fired(taskId: string, scheduledAtMs: number, extra: Partial<FireRecord>
   };
 }
 
-function create(state: SchedulerState, taskId: string, s: TaskSpec, atMs = T0) {
+function create(state: FoldHarness, taskId: string, s: TaskSpec, atMs = T0) {
   return state.apply({ t: 'create', atMs, tasks: [{ taskId, spec: s }] });
 }
 
 describe('SchedulerState', () => {
-  it('creates a crontab whose first fire is the first matching time after creation', () => {
-    const state = new SchedulerState();
+  it('creates a crontab whose first fire is the first matching time after creation', async () => {
+    const state = new FoldHarness();
     expect(create(state, '1', spec(), T0 + 500)).toEqual({
       ok: true,
       created: [{ taskId: '1', created: true }],
     });
-    expect(state.tasks.get('1')?.nextFireAtMs).toBe(T0 + 1_000);
+    expect((await state.task('1'))?.nextFireAtMs).toBe(T0 + 1_000);
   });
 
-  it('advances the watermark over fires recorded in order and out of order', () => {
-    const state = new SchedulerState();
+  it('advances the watermark over fires recorded in order and out of order', async () => {
+    const state = new FoldHarness();
     create(state, '1', spec());
     // T0 itself matches "every second" and is the first fire.
-    expect(state.tasks.get('1')?.nextFireAtMs).toBe(T0);
+    expect((await state.task('1'))?.nextFireAtMs).toBe(T0);
     state.apply({ t: 'record', atMs: T0 + 10, records: [fired('1', T0 + 1_000)] });
-    const task = state.tasks.get('1')!;
-    expect(task.nextFireAtMs).toBe(T0);
-    expect(task.recordedAhead).toEqual([T0 + 1_000]);
+    const before = (await state.task('1'))!;
+    expect(before.nextFireAtMs).toBe(T0);
+    expect(before.recordedAhead).toEqual([T0 + 1_000]);
     state.apply({ t: 'record', atMs: T0 + 20, records: [fired('1', T0)] });
+    const task = (await state.task('1'))!;
     expect(task.nextFireAtMs).toBe(T0 + 2_000);
     expect(task.recordedAhead).toEqual([]);
     expect(task.runCount).toBe(2);
   });
 
-  it('counts a second record of the same fire as a duplicate and changes nothing', () => {
-    const state = new SchedulerState();
+  it('counts a second record of the same fire as a duplicate and changes nothing', async () => {
+    const state = new FoldHarness();
     const duplicates: FireRecord[] = [];
-    state.observer = { taskChanged: () => undefined, duplicateRecorded: (r) => duplicates.push(r) };
+    state.state.observer = {
+      taskChanged: () => undefined,
+      duplicateRecorded: (r) => duplicates.push(r),
+    };
     create(state, '1', spec());
     state.apply({ t: 'record', atMs: T0, records: [fired('1', T0)] });
     state.apply({ t: 'record', atMs: T0, records: [fired('1', T0)] });
     expect(duplicates).toHaveLength(1);
-    expect(state.tasks.get('1')?.runCount).toBe(1);
+    expect((await state.task('1'))?.runCount).toBe(1);
   });
 
-  it('completes a one-shot on its record, keeps it queryable, and forgets it after the retention', () => {
-    const state = new SchedulerState();
+  it('completes a one-shot on its record, keeps it queryable, and forgets it after the retention', async () => {
+    const state = new FoldHarness();
     create(state, '1', spec({ schedule: { kind: 'once', runAtMs: T0 + 60_000 } }));
     state.apply({ t: 'record', atMs: T0 + 60_010, records: [fired('1', T0 + 60_000)] });
-    expect(state.tasks.get('1')?.status).toBe('completed');
+    expect((await state.task('1'))?.status).toBe('completed');
     state.apply({ t: 'pause', atMs: T0 + ENDED_TASK_RETENTION_MS + 120_000, taskId: 'other' });
-    expect(state.tasks.has('1')).toBe(false);
+    expect(state.has('1')).toBe(false);
   });
 
-  it('skips a run of missed crontab fires in one record', () => {
-    const state = new SchedulerState();
+  it('skips a run of missed crontab fires in one record', async () => {
+    const state = new FoldHarness();
     create(state, '1', spec());
     state.apply({
       t: 'record',
@@ -95,14 +103,14 @@ describe('SchedulerState', () => {
         }),
       ],
     });
-    const task = state.tasks.get('1')!;
+    const task = (await state.task('1'))!;
     expect(task.nextFireAtMs).toBe(T0 + 59_000);
     expect(task.runCount).toBe(0);
     expect(task.history[0]).toMatchObject({ status: 'skipped', skipReason: 'misfire' });
   });
 
-  it('returns the same task for a reused idempotency key and refuses one with other parameters', () => {
-    const state = new SchedulerState();
+  it('returns the same task for a reused idempotency key and refuses one with other parameters', async () => {
+    const state = new FoldHarness();
     create(state, '1', spec({ idempotencyKey: 'k' }));
     expect(create(state, '2', spec({ idempotencyKey: 'k' }))).toEqual({
       ok: true,
@@ -112,11 +120,11 @@ describe('SchedulerState', () => {
       ok: true,
       created: [{ error: 'idempotency_conflict', idempotencyKey: 'k', existingTaskId: '1' }],
     });
-    expect(state.tasks.size).toBe(1);
+    expect(state.state.size).toBe(1);
   });
 
-  it('keeps an idempotency key for the retention after delete', () => {
-    const state = new SchedulerState();
+  it('keeps an idempotency key for the retention after delete', async () => {
+    const state = new FoldHarness();
     create(state, '1', spec({ idempotencyKey: 'k' }));
     state.apply({ t: 'delete', atMs: T0 + 1, taskId: '1' });
     expect(create(state, '2', spec({ idempotencyKey: 'k' }), T0 + 2)).toMatchObject({
@@ -129,27 +137,27 @@ describe('SchedulerState', () => {
     });
   });
 
-  it('refuses a taken id without touching the existing task', () => {
-    const state = new SchedulerState();
+  it('refuses a taken id without touching the existing task', async () => {
+    const state = new FoldHarness();
     create(state, '1', spec());
     expect(create(state, '1', spec({ jitterMs: 9 }))).toEqual({
       ok: true,
       created: [{ error: 'id_taken', taskId: '1' }],
     });
-    expect(state.tasks.get('1')?.spec.jitterMs).toBe(0);
+    expect((await state.task('1'))?.spec).toEqual(spec());
   });
 
-  it('pauses and resumes a crontab without owing the fires of the pause', () => {
-    const state = new SchedulerState();
+  it('pauses and resumes a crontab without owing the fires of the pause', async () => {
+    const state = new FoldHarness();
     create(state, '1', spec());
     state.apply({ t: 'pause', atMs: T0 + 100, taskId: '1' });
-    expect(state.tasks.get('1')?.status).toBe('paused');
+    expect((await state.task('1'))?.status).toBe('paused');
     state.apply({ t: 'resume', atMs: T0 + 30_500, taskId: '1' });
-    expect(state.tasks.get('1')).toMatchObject({ status: 'active', nextFireAtMs: T0 + 31_000 });
+    expect(await state.task('1')).toMatchObject({ status: 'active', nextFireAtMs: T0 + 31_000 });
   });
 
-  it('answers not_found for commands on unknown tasks', () => {
-    const state = new SchedulerState();
+  it('answers not_found for commands on unknown tasks', async () => {
+    const state = new FoldHarness();
     const commands: SchedulerCommand[] = [
       { t: 'delete', atMs: T0, taskId: '9' },
       { t: 'pause', atMs: T0, taskId: '9' },
@@ -160,23 +168,139 @@ describe('SchedulerState', () => {
       expect(state.apply(command)).toEqual({ error: 'not_found', taskId: '9' });
   });
 
-  it('keeps a manual fire until its record, beside the schedule', () => {
-    const state = new SchedulerState();
+  it('keeps a manual fire until its record, beside the schedule', async () => {
+    const state = new FoldHarness();
     create(state, '1', spec({ schedule: { kind: 'once', runAtMs: T0 + 3_600_000 } }));
     state.apply({ t: 'run', atMs: T0 + 5, taskId: '1', scheduledAtMs: T0 + 5 });
-    expect(state.tasks.get('1')?.manualFires).toEqual([T0 + 5]);
+    expect((await state.task('1'))?.manualFires).toEqual([T0 + 5]);
     state.apply({ t: 'record', atMs: T0 + 9, records: [fired('1', T0 + 5, { manual: true })] });
-    const task = state.tasks.get('1')!;
+    const task = (await state.task('1'))!;
     expect(task.manualFires).toEqual([]);
     expect(task.nextFireAtMs).toBe(T0 + 3_600_000);
     expect(task.history[0].manual).toBe(true);
   });
 
-  it('ends a crontab at end_at', () => {
-    const state = new SchedulerState();
+  it('ends a crontab at end_at', async () => {
+    const state = new FoldHarness();
     create(state, '1', spec({ endAtMs: T0 + 1_500 }));
     state.apply({ t: 'record', atMs: T0, records: [fired('1', T0)] });
     state.apply({ t: 'record', atMs: T0 + 1_000, records: [fired('1', T0 + 1_000)] });
-    expect(state.tasks.get('1')?.status).toBe('completed');
+    expect((await state.task('1'))?.status).toBe('completed');
   });
+
+  it('writes a task to the store and deletes all of it when the task goes', async () => {
+    const state = new FoldHarness();
+    const s = spec({ name: 'n', callback: { url: 'http://x/', body: [1], headers: { a: 'b' } } });
+    create(state, '1', s);
+    for (let i = 0; i < 25; i++)
+      state.apply({ t: 'record', atMs: T0 + i * 1_000, records: [fired('1', T0 + i * 1_000)] });
+    const task = (await state.task('1'))!;
+    expect(task.spec).toEqual(s);
+    expect(task.runCount).toBe(25);
+    // The ring keeps the last EXECUTION_HISTORY_PER_TASK, oldest first.
+    expect(task.history.map((e) => e.scheduledAtMs)).toEqual(
+      Array.from({ length: 20 }, (_, i) => T0 + (i + 5) * 1_000),
+    );
+    expect(await countFamily(state, FAMILY.history)).toBe(20);
+    state.apply({ t: 'delete', atMs: T0 + 30_000, taskId: '1' });
+    for (const family of [FAMILY.row, FAMILY.delivery, FAMILY.history])
+      expect(await countFamily(state, family)).toBe(0);
+  });
+
+  it('deletes a forgotten task and key from the store after the retention', async () => {
+    const state = new FoldHarness();
+    create(
+      state,
+      '1',
+      spec({ schedule: { kind: 'once', runAtMs: T0 + 1_000 }, idempotencyKey: 'k' }),
+    );
+    state.apply({ t: 'record', atMs: T0 + 1_010, records: [fired('1', T0 + 1_000)] });
+    expect(await countFamily(state, FAMILY.row)).toBe(1);
+    expect(await countFamily(state, FAMILY.key)).toBe(1);
+    state.apply({ t: 'pause', atMs: T0 + ENDED_TASK_RETENTION_MS + 2_000, taskId: 'x' });
+    expect(state.has('1')).toBe(false);
+    expect(state.state.idempotencyKeys.size).toBe(0);
+    expect(state.store.size).toBe(0);
+  });
+
+  it('keeps the key of a completed one-shot that an update revived, as a reload does', async () => {
+    const state = new FoldHarness();
+    create(
+      state,
+      '1',
+      spec({ schedule: { kind: 'once', runAtMs: T0 + 1_000 }, idempotencyKey: 'k' }),
+    );
+    state.apply({ t: 'record', atMs: T0 + 1_010, records: [fired('1', T0 + 1_000)] });
+    const later = T0 + 2 * ENDED_TASK_RETENTION_MS;
+    const revived = spec({ schedule: { kind: 'once', runAtMs: later }, idempotencyKey: 'k' });
+    state.apply({ t: 'update', atMs: T0 + 2_000, taskId: '1', spec: revived });
+    const reloaded = await state.reloaded();
+    expect(await reloaded.dump()).toEqual(await state.dump());
+    // Past the retention of the first completion: the task lives, and so does its key.
+    for (const fold of [state, reloaded]) {
+      fold.apply({ t: 'pause', atMs: T0 + ENDED_TASK_RETENTION_MS + 5_000, taskId: 'x' });
+      expect((await fold.task('1'))?.status).toBe('active');
+      expect(fold.state.idempotencyKeys.get('k')?.taskId).toBe('1');
+    }
+    expect(await reloaded.dump()).toEqual(await state.dump());
+  });
+
+  it('lets the old key of a task updated to another key expire, as a reload does', async () => {
+    const state = new FoldHarness();
+    create(
+      state,
+      '1',
+      spec({ schedule: { kind: 'once', runAtMs: T0 + 1_000 }, idempotencyKey: 'a' }),
+    );
+    state.apply({ t: 'record', atMs: T0 + 1_010, records: [fired('1', T0 + 1_000)] });
+    const later = T0 + 2 * ENDED_TASK_RETENTION_MS;
+    const moved = spec({ schedule: { kind: 'once', runAtMs: later }, idempotencyKey: 'b' });
+    state.apply({ t: 'update', atMs: T0 + 2_000, taskId: '1', spec: moved });
+    const reloaded = await state.reloaded();
+    for (const fold of [state, reloaded]) {
+      fold.apply({ t: 'pause', atMs: T0 + ENDED_TASK_RETENTION_MS + 5_000, taskId: 'x' });
+      expect((await fold.task('1'))?.status).toBe('active');
+      expect(fold.state.idempotencyKeys.has('a')).toBe(false);
+    }
+    expect(await reloaded.dump()).toEqual(await state.dump());
+  });
+
+  it.each([21, 22, 23, 24])(
+    'a state reloaded from its store folds on like the original (seed %i)',
+    async (seed) => {
+      const commands = randomCommands(seed, 400, { dayJumps: 0.03, updates: true });
+      const random = new SeededRandom(seed);
+      let original = new FoldHarness();
+      let reloaded = original;
+      for (let i = 0; i < commands.length; i++) {
+        if (random.nextFloat() < 0.02) {
+          reloaded = await reloaded.reloaded();
+          expect(await reloaded.dump()).toEqual(await original.dump());
+        }
+        const a = original.apply(commands[i]);
+        if (reloaded !== original) expect(reloaded.apply(commands[i])).toEqual(a);
+        else original = reloaded;
+      }
+      expect(await reloaded.dump()).toEqual(await original.dump());
+      expect(await storeEntries(reloaded)).toEqual(await storeEntries(original));
+    },
+  );
 });
+
+async function countFamily(state: FoldHarness, family: number): Promise<number> {
+  let count = 0;
+  const view = state.store.view();
+  for await (const batch of view.entries(familyRange(family))) count += batch.length;
+  await view.close();
+  return count;
+}
+
+async function storeEntries(state: FoldHarness): Promise<string[]> {
+  const out: string[] = [];
+  const view = state.store.view();
+  for await (const batch of view.entries({ gte: new Uint8Array(0), lt: Uint8Array.of(0xff) }))
+    for (const [key, value] of batch)
+      out.push(`${Buffer.from(key).toString('hex')}=${Buffer.from(value).toString('hex')}`);
+  await view.close();
+  return out;
+}

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { compileSchedule } from '../schedule';
-import type { TaskSpec } from '../task/task.model';
+import type {
+  ExecutionView,
+  MisfirePolicy,
+  OverlapPolicy,
+  ScheduleSpec,
+  TaskSpec,
+  TaskStatus,
+} from '../task/task.model';
+import type { StoreWrite } from '../store/state-store';
 import type {
   CommandRefusal,
   CommandResult,
@@ -9,62 +17,96 @@ import type {
   FireRecord,
   SchedulerCommand,
 } from './scheduler-command';
-import { EXECUTION_HISTORY_PER_TASK, type TaskRecord } from './task-record';
+import { ScheduleRegistry } from './schedule-registry';
+import {
+  EXECUTION_HISTORY_PER_TASK,
+  FAMILY,
+  encodeDelivery,
+  encodeExecution,
+  encodeIdempotencyEntry,
+  encodeRow,
+  historyKey,
+  idBytes,
+  idempotencyKeyKey,
+  taskKey,
+  type IdempotencyEntry,
+  type TaskExtra,
+  type TaskRow,
+} from './state-store-codec';
+import type { CheckpointSource } from './state-checkpoint';
+import { TaskTable } from './task-table';
+
+export type { IdempotencyEntry } from './state-store-codec';
 
 /** How long an ended task (deleted or completed) keeps its idempotency key, and a completed task stays queryable. */
 export const ENDED_TASK_RETENTION_MS = 24 * 60 * 60 * 1000;
 
-/** A snapshot's frozen view of the state (SchedulerState.beginView). */
-export interface SnapshotView {
-  readonly latestAtMs: number;
-  tasks(): Iterable<TaskRecord>;
-  keys(): Iterable<[string, IdempotencyEntry]>;
+/** TaskTable.status codes. */
+export const STATUS = { active: 0, paused: 1, completed: 2 } as const;
+const STATUS_NAMES: readonly Exclude<TaskStatus, 'deleted'>[] = ['active', 'paused', 'completed'];
+
+const OVERLAPS: readonly OverlapPolicy[] = ['allow', 'skip', 'buffer_one'];
+const MISFIRES: readonly MisfirePolicy[] = ['fire_once', 'fire_all', 'skip'];
+/** policyBits: overlap in bits 0-1, misfire in bits 2-3. */
+function policyBitsOf(spec: TaskSpec): number {
+  return OVERLAPS.indexOf(spec.overlap) | (MISFIRES.indexOf(spec.misfire) << 2);
 }
 
-interface FrozenView {
-  readonly taskIds: string[];
-  readonly keys: string[];
-  /** Tasks and keys as they were at beginView, copied before a command changed them. */
-  readonly frozenTasks: Map<string, TaskRecord>;
-  readonly frozenKeys: Map<string, IdempotencyEntry>;
-}
+const NO_TIMES: readonly number[] = Object.freeze([]);
 
 /** What changed for a task, for the node's fire runtime (which re-plans that task). */
 export type TaskChange =
   'created' | 'updated' | 'deleted' | 'paused' | 'resumed' | 'recorded' | 'run';
 
 export interface StateObserver {
-  taskChanged(taskId: string, change: TaskChange): void;
+  /** For `deleted`, called while the slot still holds the task (it is freed right after). */
+  taskChanged(slot: number, taskId: string, change: TaskChange): void;
   /** A record arrived for a fire that already had one (a duplicate delivery around a failover). */
   duplicateRecorded?(record: FireRecord): void;
 }
 
-export interface IdempotencyEntry {
-  readonly taskId: string;
-  /** A digest of the spec's canonical JSON, to tell a retry from a different request with the same key. */
-  readonly specDigest: string;
-  endedAtMs?: number;
-}
+/** The parts of a task's spec that scheduling needs: kept in memory (the rest is on disk). */
+export type TaskTiming = Pick<
+  TaskSpec,
+  | 'schedule'
+  | 'startAtMs'
+  | 'endAtMs'
+  | 'expireAtMs'
+  | 'jitterMs'
+  | 'overlap'
+  | 'misfire'
+  | 'idempotencyKey'
+>;
 
 /**
  * The scheduler's replicated state: the fold of SchedulerCommands. Deterministic — every time it
  * uses comes from a command — so every replica that applies the same log holds the same state.
+ *
+ * In memory it holds per task only what scheduling needs, in a struct-of-arrays TaskTable (tens
+ * of bytes per task); callback URLs and bodies, headers, names and execution histories go to the
+ * state store: every command queues its store writes, and the state machine writes them (with
+ * the applied index) in one batch per apply (takeWrites). See docs/ARCHITECTURE.md.
  */
 export class SchedulerState {
-  readonly tasks = new Map<string, TaskRecord>();
+  readonly table = new TaskTable<TaskExtra>();
+  readonly schedules = new ScheduleRegistry();
   readonly idempotencyKeys = new Map<string, IdempotencyEntry>();
   /** Ended tasks and keys in the order they ended, for retention (commands' clocks are ~monotonic). */
-  private readonly endedQueue: {
-    readonly atMs: number;
-    readonly taskId: string;
-    readonly key?: string;
-  }[] = [];
+  private endedQueue: { readonly atMs: number; readonly taskId: string; readonly key?: string }[] =
+    [];
   private endedQueueHead = 0;
-  /** The frozen view a snapshot is being read from, if any (see beginView). */
-  private view: FrozenView | undefined;
   /** Highest `atMs` of any command applied: the state's notion of "now", for retention only. */
   latestAtMs = 0;
   observer: StateObserver | undefined;
+  /** Store writes queued by the commands since the last takeWrites(), in order. */
+  private writes: StoreWrite[] = [];
+  /** Rows to write at takeWrites() (a task changed by many commands of a batch is written once). */
+  private readonly dirtyRows = new Set<number>();
+  private readonly dirtyKeys = new Set<string>();
+
+  get size(): number {
+    return this.table.size;
+  }
 
   apply(command: SchedulerCommand): CommandResult {
     if (command.atMs > this.latestAtMs) {
@@ -75,18 +117,18 @@ export class SchedulerState {
       case 'create':
         return this.create(command);
       case 'delete':
-        return this.withTask(command.taskId, (task) => this.delete(task, command.atMs));
+        return this.withTask(command.taskId, (slot) => this.delete(slot, command.atMs));
       case 'pause':
-        return this.withTask(command.taskId, (task) => this.pause(task, command.atMs));
+        return this.withTask(command.taskId, (slot) => this.pause(slot, command.atMs));
       case 'resume':
-        return this.withTask(command.taskId, (task) => this.resume(task, command.atMs));
+        return this.withTask(command.taskId, (slot) => this.resume(slot, command.atMs));
       case 'update':
-        return this.withTask(command.taskId, (task) =>
-          this.update(task, command.spec, command.atMs),
+        return this.withTask(command.taskId, (slot) =>
+          this.update(slot, command.spec, command.atMs),
         );
       case 'run':
-        return this.withTask(command.taskId, (task) =>
-          this.run(task, command.scheduledAtMs, command.atMs),
+        return this.withTask(command.taskId, (slot) =>
+          this.run(slot, command.scheduledAtMs, command.atMs),
         );
       case 'record':
         for (const record of command.records) this.record(record);
@@ -94,12 +136,151 @@ export class SchedulerState {
     }
   }
 
+  /** The store writes of every command applied since the last call, rows and keys last. */
+  takeWrites(): StoreWrite[] {
+    const writes = this.writes;
+    this.writes = [];
+    for (const slot of this.dirtyRows)
+      writes.push({
+        type: 'put',
+        key: this.key(FAMILY.row, slot),
+        value: encodeRow(this.rowOf(slot)),
+      });
+    this.dirtyRows.clear();
+    for (const key of this.dirtyKeys) {
+      const entry = this.idempotencyKeys.get(key);
+      writes.push(
+        entry !== undefined
+          ? { type: 'put', key: idempotencyKeyKey(key), value: encodeIdempotencyEntry(entry) }
+          : { type: 'del', key: idempotencyKeyKey(key) },
+      );
+    }
+    this.dirtyKeys.clear();
+    return writes;
+  }
+
+  // ---- reading the in-memory part -----------------------------------------------------------
+
+  /** Every task's status (the metrics count them). */
+  *taskStatuses(): Generator<Exclude<TaskStatus, 'deleted'>> {
+    for (const slot of this.table.slots()) yield STATUS_NAMES[this.table.status(slot)];
+  }
+
+  slotOf(taskId: string): number {
+    return this.table.slotOf(taskId);
+  }
+
+  statusOf(slot: number): Exclude<TaskStatus, 'deleted'> {
+    return STATUS_NAMES[this.table.status(slot)];
+  }
+
+  /** The earliest scheduled fire without a record; undefined when the schedule has no more. */
+  nextFireAtMs(slot: number): number | undefined {
+    const next = this.table.nextFireAtMs(slot);
+    return Number.isNaN(next) ? undefined : next;
+  }
+
+  isCron(slot: number): boolean {
+    return this.table.scheduleRef(slot) !== 0;
+  }
+
+  overlap(slot: number): OverlapPolicy {
+    return OVERLAPS[this.table.policyBits(slot) & 3];
+  }
+
+  misfire(slot: number): MisfirePolicy {
+    return MISFIRES[(this.table.policyBits(slot) >> 2) & 3];
+  }
+
+  jitterMs(slot: number): number {
+    return this.table.extra(slot)?.jitterMs ?? 0;
+  }
+
+  expireAtMs(slot: number): number | undefined {
+    return this.table.extra(slot)?.expireAtMs;
+  }
+
+  /** Fires after the watermark recorded out of order (sorted). */
+  recordedAhead(slot: number): readonly number[] {
+    return this.table.extra(slot)?.recordedAhead ?? NO_TIMES;
+  }
+
+  /** Manual fires (run-now, re-runs) not yet recorded. */
+  manualFires(slot: number): readonly number[] {
+    return this.table.extra(slot)?.manualFires ?? NO_TIMES;
+  }
+
+  /**
+   * The next scheduled fire after `afterMs`, within the task's end: end_at, and for a crontab also
+   * expire_at (a fire scheduled after it could never be dispatched by it, so the schedule ends there).
+   */
+  nextFireAfter(slot: number, afterMs: number): number | undefined {
+    const ref = this.table.scheduleRef(slot);
+    let next: number | undefined;
+    if (ref === 0) {
+      const runAtMs = this.table.runAtMs(slot);
+      next = runAtMs > afterMs ? runAtMs : undefined;
+    } else next = this.schedules.schedule(ref).nextAfter(afterMs);
+    if (next === undefined) return undefined;
+    const extra = this.table.extra(slot);
+    if (extra !== undefined) {
+      if (extra.endAtMs !== undefined && next > extra.endAtMs) return undefined;
+      if (ref !== 0 && extra.expireAtMs !== undefined && next > extra.expireAtMs) return undefined;
+    }
+    return next;
+  }
+
+  /** The first fire of a task created or changed at `atMs`: a crontab's first time at or after max(atMs, startAtMs). */
+  private firstFireAt(slot: number, atMs: number): number | undefined {
+    if (this.table.scheduleRef(slot) === 0) return this.table.runAtMs(slot);
+    const from = Math.max(atMs, this.table.extra(slot)?.startAtMs ?? atMs);
+    return this.nextFireAfter(slot, from - 1);
+  }
+
+  /** The in-memory part of the task's spec. */
+  timingOf(slot: number): TaskTiming {
+    const ref = this.table.scheduleRef(slot);
+    const schedule: ScheduleSpec =
+      ref === 0 ? { kind: 'once', runAtMs: this.table.runAtMs(slot) } : this.schedules.spec(ref);
+    const extra = this.table.extra(slot);
+    return {
+      schedule,
+      ...(extra?.startAtMs !== undefined ? { startAtMs: extra.startAtMs } : {}),
+      ...(extra?.endAtMs !== undefined ? { endAtMs: extra.endAtMs } : {}),
+      ...(extra?.expireAtMs !== undefined ? { expireAtMs: extra.expireAtMs } : {}),
+      jitterMs: extra?.jitterMs ?? 0,
+      overlap: this.overlap(slot),
+      misfire: this.misfire(slot),
+      ...(extra?.idempotencyKey !== undefined ? { idempotencyKey: extra.idempotencyKey } : {}),
+    };
+  }
+
+  /** The task's row, as the store keeps it. */
+  rowOf(slot: number): TaskRow {
+    const t = this.table;
+    const ref = t.scheduleRef(slot);
+    return {
+      status: t.status(slot),
+      policyBits: t.policyBits(slot),
+      cron: ref === 0 ? undefined : this.schedules.spec(ref),
+      runAtMs: t.runAtMs(slot),
+      nextFireAtMs: t.nextFireAtMs(slot),
+      createdAtMs: t.createdAtMs(slot),
+      updatedAtMs: t.updatedAtMs(slot),
+      endedAtMs: t.endedAtMs(slot),
+      runCount: t.runCount(slot),
+      failureCount: t.failureCount(slot),
+      historyCount: t.historyCount(slot),
+      extra: t.extra(slot),
+    };
+  }
+
   // ---- commands ----------------------------------------------------------------------------
 
   private create(command: CreateTasksCommand): CommandResult {
     const created: (CreatedTask | CommandRefusal)[] = [];
     for (const { taskId, spec } of command.tasks) {
-      if (this.tasks.has(taskId)) {
+      if (this.table.has(taskId)) {
         created.push({ error: 'id_taken', taskId });
         continue;
       }
@@ -121,144 +302,225 @@ export class SchedulerState {
           continue;
         }
       }
-      const task = newTaskRecord(taskId, spec, command.atMs);
-      this.tasks.set(taskId, task);
-      if (key !== undefined && specDigest !== undefined)
+      // The schedule first: an invalid one throws before the table changes.
+      const ref = this.schedules.acquire(spec.schedule);
+      const slot = this.table.add(taskId);
+      this.table.setScheduleRef(slot, ref);
+      this.setTiming(slot, spec, undefined);
+      this.table.setStatus(slot, STATUS.active);
+      this.table.setCreatedAtMs(slot, command.atMs);
+      this.table.setUpdatedAtMs(slot, command.atMs);
+      this.table.setNextFireAtMs(slot, this.firstFireAt(slot, command.atMs) ?? Number.NaN);
+      this.writes.push({
+        type: 'put',
+        key: this.key(FAMILY.delivery, slot),
+        value: encodeDelivery(spec),
+      });
+      this.dirtyRows.add(slot);
+      if (key !== undefined && specDigest !== undefined) {
         this.idempotencyKeys.set(key, { taskId, specDigest });
-      if (task.nextFireAtMs === undefined) this.complete(task, command.atMs);
+        this.dirtyKeys.add(key);
+      }
+      if (Number.isNaN(this.table.nextFireAtMs(slot))) this.complete(slot, command.atMs);
       created.push({ taskId, created: true });
-      this.observer?.taskChanged(taskId, 'created');
+      this.observer?.taskChanged(slot, taskId, 'created');
     }
     return { ok: true, created };
   }
 
-  private delete(task: TaskRecord, atMs: number): CommandResult {
-    this.tasks.delete(task.id);
-    const key = task.spec.idempotencyKey;
+  private delete(slot: number, atMs: number): CommandResult {
+    const key = this.table.extra(slot)?.idempotencyKey;
     if (key !== undefined) this.endKey(key, atMs);
-    this.observer?.taskChanged(task.id, 'deleted');
+    this.remove(slot);
     return { ok: true };
   }
 
-  private pause(task: TaskRecord, atMs: number): CommandResult {
-    if (task.status === 'completed') return conflict(task, 'a completed task cannot be paused');
-    if (task.status === 'active') {
-      task.status = 'paused';
-      task.updatedAtMs = atMs;
-      this.observer?.taskChanged(task.id, 'paused');
+  private pause(slot: number, atMs: number): CommandResult {
+    const status = this.table.status(slot);
+    if (status === STATUS.completed)
+      return this.conflict(slot, 'a completed task cannot be paused');
+    if (status === STATUS.active) {
+      this.table.setStatus(slot, STATUS.paused);
+      this.table.setUpdatedAtMs(slot, atMs);
+      this.dirtyRows.add(slot);
+      this.changed(slot, 'paused');
     }
     return { ok: true };
   }
 
-  private resume(task: TaskRecord, atMs: number): CommandResult {
-    if (task.status === 'completed') return conflict(task, 'a completed task cannot be resumed');
-    if (task.status === 'paused') {
-      task.status = 'active';
-      task.updatedAtMs = atMs;
+  private resume(slot: number, atMs: number): CommandResult {
+    const status = this.table.status(slot);
+    if (status === STATUS.completed)
+      return this.conflict(slot, 'a completed task cannot be resumed');
+    if (status === STATUS.paused) {
+      this.table.setStatus(slot, STATUS.active);
+      this.table.setUpdatedAtMs(slot, atMs);
+      this.dirtyRows.add(slot);
       // A crontab's fires that fell due while paused are not owed: it goes on from now. A one-shot
       // whose time passed while paused still fires (once, at once).
-      if (
-        task.spec.schedule.kind === 'cron' &&
-        task.nextFireAtMs !== undefined &&
-        task.nextFireAtMs < atMs
-      ) {
-        task.nextFireAtMs = firstFireAtMs(task.spec, atMs);
-        task.recordedAhead = [];
-        if (task.nextFireAtMs === undefined) this.complete(task, atMs);
+      const next = this.table.nextFireAtMs(slot);
+      if (this.isCron(slot) && next < atMs) {
+        this.table.setNextFireAtMs(slot, this.firstFireAt(slot, atMs) ?? Number.NaN);
+        this.setExtraField(slot, 'recordedAhead', undefined);
+        if (Number.isNaN(this.table.nextFireAtMs(slot))) this.complete(slot, atMs);
       }
-      this.observer?.taskChanged(task.id, 'resumed');
+      this.changed(slot, 'resumed');
     }
     return { ok: true };
   }
 
-  private update(task: TaskRecord, spec: TaskSpec, atMs: number): CommandResult {
-    if (task.status === 'completed' && spec.schedule.kind === 'cron')
-      return conflict(task, 'a completed crontab task cannot be changed; create a new one');
-    task.spec = spec;
-    task.updatedAtMs = atMs;
-    task.recordedAhead = [];
-    task.nextFireAtMs = firstFireAtMs(spec, atMs);
-    if (task.nextFireAtMs === undefined) this.complete(task, atMs);
-    else if (task.status === 'completed') {
-      // A one-shot moved to a new time runs again.
-      task.status = 'active';
-      task.endedAtMs = undefined;
+  private update(slot: number, spec: TaskSpec, atMs: number): CommandResult {
+    if (this.table.status(slot) === STATUS.completed && spec.schedule.kind === 'cron')
+      return this.conflict(slot, 'a completed crontab task cannot be changed; create a new one');
+    const ref = this.schedules.acquire(spec.schedule);
+    this.schedules.release(this.table.scheduleRef(slot));
+    this.table.setScheduleRef(slot, ref);
+    this.setTiming(slot, spec, this.table.extra(slot)?.manualFires);
+    this.table.setUpdatedAtMs(slot, atMs);
+    this.table.setNextFireAtMs(slot, this.firstFireAt(slot, atMs) ?? Number.NaN);
+    this.writes.push({
+      type: 'put',
+      key: this.key(FAMILY.delivery, slot),
+      value: encodeDelivery(spec),
+    });
+    this.dirtyRows.add(slot);
+    if (Number.isNaN(this.table.nextFireAtMs(slot))) this.complete(slot, atMs);
+    else if (this.table.status(slot) === STATUS.completed) {
+      // A one-shot moved to a new time runs again, and its key lives again with it.
+      this.table.setStatus(slot, STATUS.active);
+      this.table.setEndedAtMs(slot, Number.NaN);
+      const key = spec.idempotencyKey;
+      const entry = key !== undefined ? this.idempotencyKeys.get(key) : undefined;
+      if (
+        key !== undefined &&
+        entry?.taskId === this.table.idOf(slot) &&
+        entry.endedAtMs !== undefined
+      ) {
+        delete entry.endedAtMs;
+        this.dirtyKeys.add(key);
+      }
     }
-    this.observer?.taskChanged(task.id, 'updated');
+    this.changed(slot, 'updated');
     return { ok: true };
   }
 
-  private run(task: TaskRecord, scheduledAtMs: number, atMs: number): CommandResult {
-    if (!task.manualFires.includes(scheduledAtMs)) task.manualFires.push(scheduledAtMs);
-    task.updatedAtMs = atMs;
-    this.observer?.taskChanged(task.id, 'run');
+  private run(slot: number, scheduledAtMs: number, atMs: number): CommandResult {
+    const manual = this.manualFires(slot);
+    if (!manual.includes(scheduledAtMs))
+      this.setExtraField(slot, 'manualFires', [...manual, scheduledAtMs]);
+    this.table.setUpdatedAtMs(slot, atMs);
+    this.dirtyRows.add(slot);
+    this.changed(slot, 'run');
     return { ok: true };
   }
 
   private record(record: FireRecord): void {
-    const task = this.tasks.get(record.taskId);
-    if (task === undefined) return; // deleted meanwhile: nothing to keep
-    this.touchTask(record.taskId);
+    const slot = this.table.slotOf(record.taskId);
+    if (slot < 0) return; // deleted meanwhile: nothing to keep
+    this.dirtyRows.add(slot);
     if (record.manual) {
-      const at = task.manualFires.indexOf(record.scheduledAtMs);
-      if (at >= 0) task.manualFires.splice(at, 1);
-      this.addExecution(task, record);
-      this.observer?.taskChanged(task.id, 'recorded');
+      const manual = this.manualFires(slot);
+      if (manual.includes(record.scheduledAtMs))
+        this.setExtraField(
+          slot,
+          'manualFires',
+          manual.filter((ms) => ms !== record.scheduledAtMs),
+        );
+      this.addExecution(slot, record);
+      this.changed(slot, 'recorded');
       return;
     }
     const through = record.skipThroughMs ?? record.scheduledAtMs;
-    const next = task.nextFireAtMs;
+    const next = this.nextFireAtMs(slot);
+    const ahead = this.recordedAhead(slot);
     if (
       next === undefined ||
       through < next ||
-      (record.skipThroughMs === undefined && task.recordedAhead.includes(through))
+      (record.skipThroughMs === undefined && ahead.includes(through))
     ) {
       this.observer?.duplicateRecorded?.(record);
       return;
     }
     if (record.skipThroughMs === undefined && record.scheduledAtMs > next) {
-      insertSorted(task.recordedAhead, record.scheduledAtMs);
+      this.setExtraField(slot, 'recordedAhead', insertSorted(ahead, record.scheduledAtMs));
     } else {
       // The watermark passes this fire (or this run of skipped fires), then any recorded ahead.
-      task.nextFireAtMs = this.nextAfter(task, through);
-      task.recordedAhead = task.recordedAhead.filter((ms) => ms > through);
-      while (task.nextFireAtMs !== undefined && task.recordedAhead[0] === task.nextFireAtMs) {
-        task.recordedAhead.shift();
-        task.nextFireAtMs = this.nextAfter(task, task.nextFireAtMs);
+      let watermark = this.nextFireAfter(slot, through);
+      const rest = ahead.filter((ms) => ms > through);
+      while (watermark !== undefined && rest[0] === watermark) {
+        rest.shift();
+        watermark = this.nextFireAfter(slot, watermark);
       }
+      this.table.setNextFireAtMs(slot, watermark ?? Number.NaN);
+      this.setExtraField(slot, 'recordedAhead', rest.length > 0 ? rest : undefined);
     }
-    this.addExecution(task, record);
-    if (task.nextFireAtMs === undefined && task.manualFires.length === 0)
-      this.complete(task, record.finishedAtMs);
-    this.observer?.taskChanged(task.id, 'recorded');
+    this.addExecution(slot, record);
+    if (Number.isNaN(this.table.nextFireAtMs(slot)) && this.manualFires(slot).length === 0)
+      this.complete(slot, record.finishedAtMs);
+    this.changed(slot, 'recorded');
   }
 
   // ---- helpers -----------------------------------------------------------------------------
 
-  private nextAfter(task: TaskRecord, afterMs: number): number | undefined {
-    return nextFireAfter(task.spec, afterMs);
+  /** Sets the in-memory spec fields (all but the schedule ref) from a spec. */
+  private setTiming(slot: number, spec: TaskSpec, manualFires: number[] | undefined): void {
+    if (spec.schedule.kind === 'once') this.table.setRunAtMs(slot, spec.schedule.runAtMs);
+    else this.table.setRunAtMs(slot, Number.NaN);
+    this.table.setPolicyBits(slot, policyBitsOf(spec));
+    const extra: TaskExtra = {};
+    if (spec.startAtMs !== undefined) extra.startAtMs = spec.startAtMs;
+    if (spec.endAtMs !== undefined) extra.endAtMs = spec.endAtMs;
+    if (spec.expireAtMs !== undefined) extra.expireAtMs = spec.expireAtMs;
+    if (spec.jitterMs !== 0) extra.jitterMs = spec.jitterMs;
+    if (spec.idempotencyKey !== undefined) extra.idempotencyKey = spec.idempotencyKey;
+    if (manualFires !== undefined && manualFires.length > 0) extra.manualFires = manualFires;
+    this.table.setExtra(slot, hasAny(extra) ? extra : undefined);
   }
 
-  private addExecution(task: TaskRecord, record: FireRecord): void {
+  private setExtraField(
+    slot: number,
+    field: 'recordedAhead' | 'manualFires',
+    value: number[] | undefined,
+  ): void {
+    const extra = this.table.extra(slot);
+    if (value === undefined || value.length === 0) {
+      if (extra === undefined || extra[field] === undefined) return;
+      const { [field]: _dropped, ...rest } = extra;
+      this.table.setExtra(slot, hasAny(rest) ? rest : undefined);
+      return;
+    }
+    this.table.setExtra(slot, { ...extra, [field]: value });
+  }
+
+  private addExecution(slot: number, record: FireRecord): void {
     const { skipThroughMs: _skipThroughMs, ...execution } = record;
-    task.history.push(execution);
-    if (task.history.length > EXECUTION_HISTORY_PER_TASK) task.history.shift();
-    if (record.status !== 'skipped' && record.status !== 'expired') task.runCount += 1;
-    if (record.status === 'failed') task.failureCount += 1;
+    const count = this.table.historyCount(slot);
+    this.writes.push({
+      type: 'put',
+      key: historyKey(this.idBytesOf(slot), count % EXECUTION_HISTORY_PER_TASK),
+      value: encodeExecution(execution),
+    });
+    this.table.setHistoryCount(slot, count + 1);
+    if (record.status !== 'skipped' && record.status !== 'expired')
+      this.table.setRunCount(slot, this.table.runCount(slot) + 1);
+    if (record.status === 'failed')
+      this.table.setFailureCount(slot, this.table.failureCount(slot) + 1);
   }
 
-  private complete(task: TaskRecord, atMs: number): void {
-    if (task.status === 'completed') return;
-    task.status = 'completed';
-    task.endedAtMs = atMs;
-    task.updatedAtMs = Math.max(task.updatedAtMs, atMs);
-    this.endedQueue.push({ atMs, taskId: task.id, key: task.spec.idempotencyKey });
-    const key = task.spec.idempotencyKey;
+  private complete(slot: number, atMs: number): void {
+    if (this.table.status(slot) === STATUS.completed) return;
+    this.table.setStatus(slot, STATUS.completed);
+    this.table.setEndedAtMs(slot, atMs);
+    this.table.setUpdatedAtMs(slot, Math.max(this.table.updatedAtMs(slot), atMs));
+    this.dirtyRows.add(slot);
+    const taskId = this.table.idOf(slot);
+    const key = this.table.extra(slot)?.idempotencyKey;
+    this.endedQueue.push({ atMs, taskId, ...(key !== undefined ? { key } : {}) });
     if (key !== undefined) {
       const entry = this.idempotencyKeys.get(key);
-      if (entry !== undefined && entry.taskId === task.id) {
-        this.touchKey(key);
+      if (entry !== undefined && entry.taskId === taskId) {
         entry.endedAtMs = atMs;
+        this.dirtyKeys.add(key);
       }
     }
   }
@@ -266,9 +528,24 @@ export class SchedulerState {
   private endKey(key: string, atMs: number): void {
     const entry = this.idempotencyKeys.get(key);
     if (entry === undefined) return;
-    this.touchKey(key);
     entry.endedAtMs = atMs;
+    this.dirtyKeys.add(key);
     this.endedQueue.push({ atMs, taskId: entry.taskId, key });
+  }
+
+  /** Drops a task from memory and the store (its key, if any, is handled by the caller). */
+  private remove(slot: number): void {
+    const taskId = this.table.idOf(slot);
+    this.observer?.taskChanged(slot, taskId, 'deleted');
+    const id = this.idBytesOf(slot);
+    this.writes.push({ type: 'del', key: taskKey(FAMILY.row, id) });
+    this.writes.push({ type: 'del', key: taskKey(FAMILY.delivery, id) });
+    const kept = Math.min(this.table.historyCount(slot), EXECUTION_HISTORY_PER_TASK);
+    for (let ring = 0; ring < kept; ring++)
+      this.writes.push({ type: 'del', key: historyKey(id, ring) });
+    this.schedules.release(this.table.scheduleRef(slot));
+    this.dirtyRows.delete(slot);
+    this.table.remove(slot);
   }
 
   /** Forgets tasks and keys that ended more than the retention ago (by the commands' clock). */
@@ -279,18 +556,14 @@ export class SchedulerState {
       this.endedQueue[this.endedQueueHead].atMs < horizon
     ) {
       const { taskId, key } = this.endedQueue[this.endedQueueHead++];
-      const task = this.tasks.get(taskId);
+      const slot = this.table.slotOf(taskId);
       // Still completed and not revived by an update since.
       if (
-        task !== undefined &&
-        task.status === 'completed' &&
-        task.endedAtMs !== undefined &&
-        task.endedAtMs < horizon
-      ) {
-        this.touchTask(taskId);
-        this.tasks.delete(taskId);
-        this.observer?.taskChanged(taskId, 'deleted');
-      }
+        slot >= 0 &&
+        this.table.status(slot) === STATUS.completed &&
+        this.table.endedAtMs(slot) < horizon
+      )
+        this.remove(slot);
       if (key !== undefined) {
         const entry = this.idempotencyKeys.get(key);
         if (
@@ -298,113 +571,153 @@ export class SchedulerState {
           entry.taskId === taskId &&
           entry.endedAtMs !== undefined &&
           entry.endedAtMs < horizon
-        )
-          this.touchKey(key);
-        this.idempotencyKeys.delete(key);
+        ) {
+          this.idempotencyKeys.delete(key);
+          this.dirtyKeys.add(key);
+        }
       }
     }
     if (this.endedQueueHead > 1024 && this.endedQueueHead * 2 > this.endedQueue.length) {
-      this.endedQueue.splice(0, this.endedQueueHead);
+      this.endedQueue = this.endedQueue.slice(this.endedQueueHead);
       this.endedQueueHead = 0;
     }
   }
 
-  /** Re-creates the retention queue after a restore (the queue is derived, not stored). */
-  rebuildDerived(): void {
-    this.endedQueue.length = 0;
+  private withTask(taskId: string, then: (slot: number) => CommandResult): CommandResult {
+    const slot = this.table.slotOf(taskId);
+    if (slot < 0) return { error: 'not_found', taskId };
+    return then(slot);
+  }
+
+  private changed(slot: number, change: TaskChange): void {
+    this.observer?.taskChanged(slot, this.table.idOf(slot), change);
+  }
+
+  private conflict(slot: number, message: string): CommandRefusal {
+    return { error: 'state_conflict', taskId: this.table.idOf(slot), message };
+  }
+
+  private idBytesOf(slot: number): Uint8Array {
+    const bytes = new Uint8Array(8);
+    this.table.writeIdBytes(slot, bytes, 0);
+    return bytes;
+  }
+
+  private key(family: number, slot: number): Uint8Array {
+    const key = new Uint8Array(9);
+    key[0] = family;
+    this.table.writeIdBytes(slot, key, 1);
+    return key;
+  }
+
+  // ---- loading (start-up, snapshot install) -------------------------------------------------
+
+  /** Drops everything (before a load). Queued writes are dropped too. */
+  clear(): void {
+    this.table.clear();
+    this.schedules.clear();
+    this.idempotencyKeys.clear();
+    this.endedQueue = [];
     this.endedQueueHead = 0;
-    const ended: { atMs: number; taskId: string; key?: string }[] = [];
-    for (const task of this.tasks.values())
-      if (task.endedAtMs !== undefined)
-        ended.push({ atMs: task.endedAtMs, taskId: task.id, key: task.spec.idempotencyKey });
-    for (const [key, entry] of this.idempotencyKeys)
-      if (entry.endedAtMs !== undefined && !this.tasks.has(entry.taskId))
-        ended.push({ atMs: entry.endedAtMs, taskId: entry.taskId, key });
-    ended.sort((a, b) => a.atMs - b.atMs);
-    this.endedQueue.push(...ended);
+    this.latestAtMs = 0;
+    this.writes = [];
+    this.dirtyRows.clear();
+    this.dirtyKeys.clear();
   }
 
-  private withTask(taskId: string, then: (task: TaskRecord) => CommandResult): CommandResult {
-    const task = this.tasks.get(taskId);
-    if (task === undefined) return { error: 'not_found', taskId };
-    this.touchTask(taskId);
-    return then(task);
+  /** Loads one task's row from the store. Throws an Error naming the task when it cannot. */
+  loadRow(taskId: string, row: TaskRow): void {
+    const ref = this.acquireStored(row, () => taskId);
+    this.fillRow(this.table.add(taskId), ref, row);
   }
 
-  // ---- snapshot views (copy-on-write) -------------------------------------------------------
+  /** loadRow for a row whose id is 8 bytes at `offset` of `bytes` (a checkpoint). */
+  loadRowWithIdBytes(bytes: Uint8Array, offset: number, row: TaskRow): void {
+    const ref = this.acquireStored(row, () => TaskTable.idFromBytes(bytes, offset));
+    this.fillRow(this.table.addFromBytes(bytes, offset), ref, row);
+  }
 
   /**
-   * Freezes the state as it is now for a snapshot that is read while applies go on: the ids are
-   * listed now, and a task or key that a later command changes or removes is first copied into
-   * the view (copy-on-write), so the view always shows it as it was here. One view at a time;
-   * end it with endView().
+   * A copy of the state as it is now, for a checkpoint written while applies go on: the table's
+   * arrays are copied (extras are never changed in place, so they are shared), keys are copied.
    */
-  beginView(): SnapshotView {
-    // An open view belongs to a snapshot whose stream was abandoned (one is taken at a time).
-    const view: FrozenView = {
-      taskIds: [...this.tasks.keys()],
-      keys: [...this.idempotencyKeys.keys()],
-      frozenTasks: new Map(),
-      frozenKeys: new Map(),
-    };
-    this.view = view;
-    const latestAtMs = this.latestAtMs;
-    const tasks = this.tasks;
-    const idempotencyKeys = this.idempotencyKeys;
+  freeze(appliedIndex: number): CheckpointSource {
+    const crons = new Map<number, Extract<ScheduleSpec, { kind: 'cron' }>>();
+    for (const slot of this.table.slots()) {
+      const ref = this.table.scheduleRef(slot);
+      if (ref !== 0 && !crons.has(ref)) crons.set(ref, this.schedules.spec(ref));
+    }
     return {
-      latestAtMs,
-      *tasks() {
-        for (const id of view.taskIds) {
-          const task = view.frozenTasks.get(id) ?? tasks.get(id);
-          if (task !== undefined) yield task;
-        }
-      },
-      *keys() {
-        for (const key of view.keys) {
-          const entry = view.frozenKeys.get(key) ?? idempotencyKeys.get(key);
-          if (entry !== undefined) yield [key, entry];
-        }
-      },
+      appliedIndex,
+      latestAtMs: this.latestAtMs,
+      table: this.table.clone(),
+      crons,
+      keys: [...this.idempotencyKeys].map(([key, entry]) => [key, { ...entry }] as const),
     };
   }
 
-  endView(): void {
-    this.view = undefined;
+  private acquireStored(row: TaskRow, taskId: () => string): number {
+    try {
+      return row.cron !== undefined ? this.schedules.acquire(row.cron) : 0;
+    } catch (error) {
+      throw new Error(`task ${taskId()}: its stored crontab cannot be compiled: ${String(error)}`, {
+        cause: error,
+      });
+    }
   }
 
-  private touchTask(taskId: string): void {
-    const view = this.view;
-    if (view === undefined || view.frozenTasks.has(taskId)) return;
-    const task = this.tasks.get(taskId);
-    if (task !== undefined) view.frozenTasks.set(taskId, structuredClone(task));
+  private fillRow(slot: number, ref: number, row: TaskRow): void {
+    const t = this.table;
+    t.setScheduleRef(slot, ref);
+    t.setStatus(slot, row.status);
+    t.setPolicyBits(slot, row.policyBits);
+    t.setRunAtMs(slot, row.runAtMs);
+    t.setNextFireAtMs(slot, row.nextFireAtMs);
+    t.setCreatedAtMs(slot, row.createdAtMs);
+    t.setUpdatedAtMs(slot, row.updatedAtMs);
+    t.setEndedAtMs(slot, row.endedAtMs);
+    t.setRunCount(slot, row.runCount);
+    t.setFailureCount(slot, row.failureCount);
+    t.setHistoryCount(slot, row.historyCount);
+    t.setExtra(slot, row.extra);
   }
 
-  private touchKey(key: string): void {
-    const view = this.view;
-    if (view === undefined || view.frozenKeys.has(key)) return;
-    const entry = this.idempotencyKeys.get(key);
-    if (entry !== undefined) view.frozenKeys.set(key, { ...entry });
+  loadKey(key: string, entry: IdempotencyEntry): void {
+    this.idempotencyKeys.set(key, entry);
+  }
+
+  /** After a load: re-creates the retention queue (derived, not stored). */
+  finishLoad(latestAtMs: number): void {
+    this.latestAtMs = latestAtMs;
+    const ended: { atMs: number; taskId: string; key?: string }[] = [];
+    for (const slot of this.table.slots()) {
+      const endedAtMs = this.table.endedAtMs(slot);
+      if (Number.isNaN(endedAtMs)) continue;
+      const key = this.table.extra(slot)?.idempotencyKey;
+      ended.push({ atMs: endedAtMs, taskId: this.table.idOf(slot), ...(key ? { key } : {}) });
+    }
+    // Every ended key, its task gone or not (a task updated to another key keeps living while
+    // its old key expires), as the fold queued it; a key queued twice is dropped once.
+    for (const [key, entry] of this.idempotencyKeys)
+      if (entry.endedAtMs !== undefined)
+        ended.push({ atMs: entry.endedAtMs, taskId: entry.taskId, key });
+    ended.sort((a, b) => a.atMs - b.atMs);
+    this.endedQueue = ended;
+    this.endedQueueHead = 0;
   }
 }
 
-/**
- * A task as `create` makes it (still `active` when its schedule has no fire: create then completes
- * it). Pure, so a node that forwarded the create can show the new task before applying it.
- */
-export function newTaskRecord(taskId: string, spec: TaskSpec, atMs: number): TaskRecord {
-  return {
-    id: taskId,
-    spec,
-    status: 'active',
-    createdAtMs: atMs,
-    updatedAtMs: atMs,
-    runCount: 0,
-    failureCount: 0,
-    nextFireAtMs: firstFireAtMs(spec, atMs),
-    recordedAhead: [],
-    manualFires: [],
-    history: [],
-  };
+function hasAny(extra: TaskExtra): boolean {
+  for (const _key in extra) return true;
+  return false;
+}
+
+function insertSorted(values: readonly number[], value: number): number[] {
+  const copy = [...values];
+  let at = copy.length;
+  while (at > 0 && copy[at - 1] > value) at--;
+  if (copy[at - 1] !== value) copy.splice(at, 0, value);
+  return copy;
 }
 
 /** The first fire of a spec created or changed at `atMs`: a crontab's first time at or after max(atMs, startAtMs). */
@@ -415,10 +728,7 @@ export function firstFireAtMs(spec: TaskSpec, atMs: number): number | undefined 
   return nextFireAfter(spec, from - 1);
 }
 
-/**
- * The next scheduled fire after `afterMs`, within the spec's end: end_at, and for a crontab also
- * expire_at (a fire scheduled after it could never be dispatched by it, so the schedule ends there).
- */
+/** As SchedulerState.nextFireAfter, for a spec that is not (yet) in the state. */
 export function nextFireAfter(spec: TaskSpec, afterMs: number): number | undefined {
   const next = compileSchedule(spec.schedule).nextAfter(afterMs);
   if (next === undefined) return undefined;
@@ -426,16 +736,6 @@ export function nextFireAfter(spec: TaskSpec, afterMs: number): number | undefin
   if (spec.schedule.kind === 'cron' && spec.expireAtMs !== undefined && next > spec.expireAtMs)
     return undefined;
   return next;
-}
-
-function conflict(task: TaskRecord, message: string): CommandRefusal {
-  return { error: 'state_conflict', taskId: task.id, message };
-}
-
-function insertSorted(values: number[], value: number): void {
-  let at = values.length;
-  while (at > 0 && values[at - 1] > value) at--;
-  if (values[at - 1] !== value) values.splice(at, 0, value);
 }
 
 /** A digest of the spec's JSON with sorted keys: two specs that mean the same give the same digest. */
@@ -451,3 +751,6 @@ export function specDigestOf(spec: TaskSpec): string {
   );
   return createHash('sha256').update(json).digest('base64url').slice(0, 22);
 }
+
+export type { ExecutionView };
+export { idBytes };

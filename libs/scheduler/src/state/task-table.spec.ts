@@ -558,3 +558,44 @@ describe('TaskTable id bytes', () => {
     expect(() => table.writeIdBytes(slot, new Uint8Array(9), 0.5)).toThrow(RangeError);
   });
 });
+
+describe('TaskTable clone and addFromBytes', () => {
+  it('adds from the bytes writeIdBytes wrote the same task as add() from its id', () => {
+    const random = new SeededRandom(21);
+    const source = new TaskTable<string>();
+    const target = new TaskTable<string>();
+    const ids = [...EDGE_IDS];
+    for (let k = 0; k < 3_000; k++) ids.push(randomId(random));
+    const bytes = new Uint8Array(8);
+    for (const id of new Set(ids)) {
+      source.writeIdBytes(source.add(id), bytes, 0);
+      const slot = target.addFromBytes(bytes, 0);
+      expect(target.idOf(slot)).toBe(id);
+      expect(target.slotOf(id)).toBe(slot);
+    }
+    expect(target.size).toBe(source.size);
+    expect(() => target.addFromBytes(bytes, 0)).toThrow(/already in the table/);
+    expect(() => target.addFromBytes(Uint8Array.of(0x80, 0, 0, 0, 0, 0, 0, 0), 0)).toThrow(
+      RangeError,
+    );
+  });
+
+  it('clones a table that later changes of the original do not touch', () => {
+    const table = new TaskTable<{ n: number }>();
+    const a = table.add('11');
+    const b = table.add('22');
+    table.setNextFireAtMs(a, 1_000);
+    table.setExtra(b, { n: 1 });
+    const copy = table.clone();
+    table.setNextFireAtMs(a, 2_000);
+    table.setExtra(b, { n: 2 });
+    table.remove(a);
+    table.add('33');
+    expect(copy.size).toBe(2);
+    expect([...copy.slots()].map((slot) => copy.idOf(slot))).toEqual(['11', '22']);
+    expect(copy.nextFireAtMs(copy.slotOf('11'))).toBe(1_000);
+    expect(copy.extra(copy.slotOf('22'))).toEqual({ n: 1 });
+    expect(copy.has('33')).toBe(false);
+    expect(table.has('11')).toBe(false);
+  });
+});

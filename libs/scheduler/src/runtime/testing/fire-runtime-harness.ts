@@ -1,13 +1,23 @@
 import type { CallbackRequest, DeliveryResult } from '@xcron/dispatcher';
-import type { SkipReason, TaskSpec } from '../../task/task.model';
+import type { ExecutionView, SkipReason, TaskSpec, TaskStatus } from '../../task/task.model';
 import type { CommandResult, FireRecord, SchedulerCommand } from '../../state/scheduler-command';
 import { SchedulerState } from '../../state/scheduler-state';
+import {
+  EXECUTION_HISTORY_PER_TASK,
+  FAMILY,
+  decodeDelivery,
+  decodeExecution,
+  historyKey,
+  idBytes,
+  type TaskDelivery,
+} from '../../state/state-store-codec';
+import type { StoreWrite } from '../../store/state-store';
 import { TimingWheel, type WheelHandle } from '../../wheel/timing-wheel';
 import {
   FireRuntime,
-  type DueFire,
   type FireRuntimeOptions,
   type FireTimer,
+  type TimerItem,
 } from '../fire-runtime';
 import { RecordBatcher } from '../record-batcher';
 
@@ -23,13 +33,14 @@ export class SimClock {
 }
 
 interface TimerEntry {
-  readonly fire: DueFire;
+  readonly fire: TimerItem;
   readonly dueMs: number;
   handle: WheelHandle | undefined;
+  readonly id: number;
 }
 
 export interface HandOut {
-  readonly fire: DueFire;
+  readonly fire: TimerItem;
   readonly dueMs: number;
   readonly atMs: number;
 }
@@ -41,24 +52,26 @@ export interface HandOut {
  */
 export class SimFireTimer implements FireTimer {
   private wheel: TimingWheel<TimerEntry>;
-  private readonly entries = new Set<TimerEntry>();
+  private readonly entries = new Map<number, TimerEntry>();
+  private nextHandle = 1;
   readonly handedOut: HandOut[] = [];
-  onDue: (fire: DueFire) => void = () => undefined;
+  onDue: (item: TimerItem) => void = () => undefined;
 
   constructor(private readonly clock: SimClock) {
     this.wheel = new TimingWheel<TimerEntry>(clock.nowMs);
   }
 
-  schedule(fire: DueFire, dueMs: number): unknown {
-    const entry: TimerEntry = { fire, dueMs, handle: undefined };
+  schedule(fire: TimerItem, dueMs: number): number {
+    const entry: TimerEntry = { fire, dueMs, handle: undefined, id: this.nextHandle++ };
     entry.handle = this.wheel.schedule(entry, dueMs);
-    this.entries.add(entry);
-    return entry;
+    this.entries.set(entry.id, entry);
+    return entry.id;
   }
 
-  cancel(handle: unknown): void {
-    const entry = handle as TimerEntry;
-    if (!this.entries.delete(entry)) return;
+  cancel(handle: number): void {
+    const entry = this.entries.get(handle);
+    if (entry === undefined) return;
+    this.entries.delete(handle);
     if (entry.handle !== undefined) this.wheel.cancel(entry.handle);
   }
 
@@ -68,8 +81,8 @@ export class SimFireTimer implements FireTimer {
   }
 
   /** What waits in the timer, earliest first. */
-  pending(): { readonly fire: DueFire; readonly dueMs: number }[] {
-    return [...this.entries]
+  pending(): { readonly fire: TimerItem; readonly dueMs: number }[] {
+    return [...this.entries.values()]
       .map(({ fire, dueMs }) => ({ fire, dueMs }))
       .sort((a, b) => a.dueMs - b.dueMs);
   }
@@ -84,7 +97,7 @@ export class SimFireTimer implements FireTimer {
     const due: TimerEntry[] = [];
     this.wheel.advance(now, (entry) => due.push(entry));
     for (const entry of due) {
-      this.entries.delete(entry);
+      this.entries.delete(entry.id);
       if (now < entry.dueMs)
         throw new Error(`fire ${JSON.stringify(entry.fire)} handed out early at ${now}`);
       this.handedOut.push({ fire: entry.fire, dueMs: entry.dueMs, atMs: now });
@@ -116,6 +129,8 @@ export interface FireHarnessOptions {
   readonly startMs: number;
   readonly options?: Partial<FireRuntimeOptions>;
   readonly random?: () => number;
+  /** Deliveries load as promises (as from classic-level), counted in `deliveryLoads`. */
+  readonly asyncDeliveries?: boolean;
 }
 
 export const SUCCEEDED: DeliveryResult = {
@@ -138,6 +153,8 @@ export class FireHarness {
   readonly givenUp: FireRecord[] = [];
   /** What the runtimes logged (warnings and errors). */
   readonly logged: string[] = [];
+  /** Every delivery the runtimes loaded from the store, with when. */
+  readonly deliveryLoads: { slot: number; atMs: number }[] = [];
   /** While true, proposals wait in `heldProposals` until commitHeld(). */
   holdProposals = false;
   private readonly heldProposals: { command: SchedulerCommand; done: () => void }[] = [];
@@ -145,8 +162,8 @@ export class FireHarness {
   constructor(private readonly config: FireHarnessOptions) {
     this.clock = new SimClock(config.startMs);
     this.state.observer = {
-      taskChanged: (taskId, change) => {
-        for (const leader of this.leaders) leader.runtime.taskChanged(taskId, change);
+      taskChanged: (slot, taskId, change) => {
+        for (const leader of this.leaders) leader.runtime.taskChanged(slot, taskId, change);
       },
       duplicateRecorded: (record) => this.duplicates.push(record),
     };
@@ -181,6 +198,11 @@ export class FireHarness {
       nodeId,
       timer,
       recorder,
+      loadDelivery: (slot) => {
+        this.deliveryLoads.push({ slot, atMs: this.clock.nowMs });
+        const delivery = this.delivery(slot);
+        return this.config.asyncDeliveries ? Promise.resolve(delivery) : delivery;
+      },
       dispatch: (request) => this.dispatch(nodeId, request),
       nowMs: () => this.clock.nowMs,
       random: this.config.random ?? (() => 0),
@@ -199,7 +221,65 @@ export class FireHarness {
 
   /** Applies a command as committed now (the proposer's clock is the simulated one). */
   apply(command: DistributiveOmit<SchedulerCommand, 'atMs'>): CommandResult {
-    return this.state.apply({ ...command, atMs: this.clock.nowMs } as SchedulerCommand);
+    return this.applyToState({ ...command, atMs: this.clock.nowMs } as SchedulerCommand);
+  }
+
+  /** A task as the old object-per-task state showed it (history oldest first), for assertions. */
+  task(taskId: string): {
+    status: Exclude<TaskStatus, 'deleted'>;
+    nextFireAtMs: number | undefined;
+    runCount: number;
+    failureCount: number;
+    recordedAhead: readonly number[];
+    manualFires: readonly number[];
+    history: ExecutionView[];
+  } {
+    const state = this.state;
+    const slot = state.slotOf(taskId);
+    if (slot < 0) throw new Error(`task ${taskId} not in the state`);
+    const count = state.table.historyCount(slot);
+    const history: ExecutionView[] = [];
+    for (let n = Math.max(0, count - EXECUTION_HISTORY_PER_TASK); n < count; n++) {
+      const bytes = this.store.get(
+        hex(historyKey(idBytes(taskId), n % EXECUTION_HISTORY_PER_TASK)),
+      );
+      if (bytes !== undefined) history.push(decodeExecution(taskId, bytes));
+    }
+    return {
+      status: state.statusOf(slot),
+      nextFireAtMs: state.nextFireAtMs(slot),
+      runCount: state.table.runCount(slot),
+      failureCount: state.table.failureCount(slot),
+      recordedAhead: state.recordedAhead(slot),
+      manualFires: state.manualFires(slot),
+      history,
+    };
+  }
+
+  /** The state store as a plain map (hex key → value): the writes of every command, applied at once. */
+  private readonly store = new Map<string, Uint8Array>();
+
+  private applyToState(command: SchedulerCommand): CommandResult {
+    const result = this.state.apply(command);
+    this.applyWrites(this.state.takeWrites());
+    return result;
+  }
+
+  private applyWrites(writes: readonly StoreWrite[]): void {
+    for (const write of writes) {
+      if (write.type === 'put' && write.value !== undefined)
+        this.store.set(hex(write.key), write.value);
+      else this.store.delete(hex(write.key));
+    }
+  }
+
+  private delivery(slot: number): TaskDelivery {
+    const key = new Uint8Array(9);
+    key[0] = FAMILY.delivery;
+    this.state.table.writeIdBytes(slot, key, 1);
+    const bytes = this.store.get(hex(key));
+    if (bytes === undefined) throw new Error(`no delivery stored for slot ${slot}`);
+    return decodeDelivery(bytes);
   }
 
   createTask(taskId: string, spec: TaskSpec): void {
@@ -300,7 +380,7 @@ export class FireHarness {
 
   private applyCommitted(command: SchedulerCommand): CommandResult {
     if (command.t === 'record') this.records.push(...command.records);
-    return this.state.apply(command);
+    return this.applyToState(command);
   }
 
   private dispatch(node: string, request: CallbackRequest): Promise<DeliveryResult> {
@@ -328,3 +408,7 @@ export class FireHarness {
 
 /** Omit over each member of a union (the built-in Omit collapses the union). */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}

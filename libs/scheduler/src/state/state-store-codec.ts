@@ -1,0 +1,384 @@
+import type { ExecutionView, RetryPolicy, ScheduleSpec, TaskSpec } from '../task/task.model';
+
+/**
+ * How the replicated state lies in the state store. Keys start with one byte naming the family;
+ * task ids are 8 bytes big-endian, so a family's keys sort by task id.
+ *
+ * - `M`              → meta: applied index and the state's clock (JSON)
+ * - `R` + id         → the task's row: what scheduling needs (binary, ~21 bytes for a one-shot),
+ *                      the only family read at start-up
+ * - `S` + id         → the task's delivery: callback URL, body, headers, timeout, retry, name
+ * - `H` + id + ring  → its last executions, a ring of EXECUTION_HISTORY_PER_TASK slots
+ * - `K` + key (UTF-8)→ an idempotency key: task id, spec digest, when its task ended
+ */
+export const FAMILY = {
+  meta: 0x4d,
+  row: 0x52,
+  delivery: 0x53,
+  history: 0x48,
+  key: 0x4b,
+} as const;
+
+/** Executions kept per task (newest last); older ones are overwritten in the ring. */
+export const EXECUTION_HISTORY_PER_TASK = 20;
+
+export const META_KEY = Uint8Array.of(FAMILY.meta);
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+// ---- task ids ---------------------------------------------------------------------------------
+
+/** A canonical decimal task id as 8 bytes big-endian (ids are below 2^63). */
+export function idBytes(taskId: string): Uint8Array {
+  const bytes = new Uint8Array(8);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(taskId));
+  return bytes;
+}
+
+export function idFromKey(key: Uint8Array, offset = 1): string {
+  return new DataView(key.buffer, key.byteOffset, key.byteLength).getBigUint64(offset).toString();
+}
+
+export function taskKey(family: number, id: Uint8Array): Uint8Array {
+  const key = new Uint8Array(9);
+  key[0] = family;
+  key.set(id, 1);
+  return key;
+}
+
+export function historyKey(id: Uint8Array, ring: number): Uint8Array {
+  const key = new Uint8Array(10);
+  key[0] = FAMILY.history;
+  key.set(id, 1);
+  key[9] = ring;
+  return key;
+}
+
+export function idempotencyKeyKey(key: string): Uint8Array {
+  const text = encoder.encode(key);
+  const bytes = new Uint8Array(text.length + 1);
+  bytes[0] = FAMILY.key;
+  bytes.set(text, 1);
+  return bytes;
+}
+
+export function familyRange(family: number): { gte: Uint8Array; lt: Uint8Array } {
+  return { gte: Uint8Array.of(family), lt: Uint8Array.of(family + 1) };
+}
+
+// ---- rows -------------------------------------------------------------------------------------
+
+/** Rare per-task data: a task that has none of it costs no object. */
+export interface TaskExtra {
+  startAtMs?: number;
+  endAtMs?: number;
+  expireAtMs?: number;
+  jitterMs?: number;
+  idempotencyKey?: string;
+  /** Fires after the watermark recorded out of order, sorted. */
+  recordedAhead?: number[];
+  /** Manual fires (run-now, re-runs) not yet recorded, by scheduled time. */
+  manualFires?: number[];
+}
+
+/** A task's row: everything of it that is kept in memory. Float fields: NaN = none. */
+export interface TaskRow {
+  status: number;
+  policyBits: number;
+  /** Undefined for a one-shot. */
+  cron: Extract<ScheduleSpec, { kind: 'cron' }> | undefined;
+  runAtMs: number;
+  nextFireAtMs: number;
+  createdAtMs: number;
+  updatedAtMs: number;
+  endedAtMs: number;
+  runCount: number;
+  failureCount: number;
+  historyCount: number;
+  extra: TaskExtra | undefined;
+}
+
+const ROW_FORMAT = 1;
+const ROW_FLAG = {
+  counters: 1,
+  updated: 2,
+  next: 4,
+  noNext: 8,
+  ended: 16,
+  tail: 32,
+  runAt: 64,
+} as const;
+
+interface RowTail {
+  e?: string;
+  z?: string;
+  s?: number;
+  n?: number;
+  x?: number;
+  j?: number;
+  k?: string;
+  a?: number[];
+  m?: number[];
+}
+
+export function encodeRow(row: TaskRow): Uint8Array {
+  let flags = 0;
+  const hasRunAt = !Number.isNaN(row.runAtMs);
+  if (hasRunAt) flags |= ROW_FLAG.runAt;
+  if (row.updatedAtMs !== row.createdAtMs) flags |= ROW_FLAG.updated;
+  if (Number.isNaN(row.nextFireAtMs)) flags |= ROW_FLAG.noNext;
+  else if (row.nextFireAtMs !== row.runAtMs) flags |= ROW_FLAG.next;
+  if (!Number.isNaN(row.endedAtMs)) flags |= ROW_FLAG.ended;
+  if (row.runCount !== 0 || row.failureCount !== 0 || row.historyCount !== 0)
+    flags |= ROW_FLAG.counters;
+  let tail: Uint8Array | undefined;
+  const extra = row.extra;
+  if (row.cron !== undefined || extra !== undefined) {
+    const t: RowTail = {};
+    if (row.cron !== undefined) {
+      t.e = row.cron.expression;
+      if (row.cron.timezone !== undefined) t.z = row.cron.timezone;
+    }
+    if (extra !== undefined) {
+      if (extra.startAtMs !== undefined) t.s = extra.startAtMs;
+      if (extra.endAtMs !== undefined) t.n = extra.endAtMs;
+      if (extra.expireAtMs !== undefined) t.x = extra.expireAtMs;
+      if (extra.jitterMs !== undefined) t.j = extra.jitterMs;
+      if (extra.idempotencyKey !== undefined) t.k = extra.idempotencyKey;
+      if (extra.recordedAhead !== undefined && extra.recordedAhead.length > 0)
+        t.a = extra.recordedAhead;
+      if (extra.manualFires !== undefined && extra.manualFires.length > 0) t.m = extra.manualFires;
+    }
+    tail = encoder.encode(JSON.stringify(t));
+    flags |= ROW_FLAG.tail;
+  }
+  const size =
+    5 +
+    8 +
+    (hasRunAt ? 8 : 0) +
+    (flags & ROW_FLAG.updated ? 8 : 0) +
+    (flags & ROW_FLAG.next ? 8 : 0) +
+    (flags & ROW_FLAG.ended ? 8 : 0) +
+    (flags & ROW_FLAG.counters ? 12 : 0) +
+    (tail?.length ?? 0);
+  const bytes = new Uint8Array(size);
+  const view = new DataView(bytes.buffer);
+  bytes[0] = ROW_FORMAT;
+  bytes[1] = row.status;
+  view.setUint16(2, row.policyBits, true);
+  bytes[4] = flags;
+  let at = 5;
+  const f64 = (value: number): void => {
+    view.setFloat64(at, value, true);
+    at += 8;
+  };
+  f64(row.createdAtMs);
+  if (hasRunAt) f64(row.runAtMs);
+  if (flags & ROW_FLAG.updated) f64(row.updatedAtMs);
+  if (flags & ROW_FLAG.next) f64(row.nextFireAtMs);
+  if (flags & ROW_FLAG.ended) f64(row.endedAtMs);
+  if (flags & ROW_FLAG.counters) {
+    view.setUint32(at, row.runCount, true);
+    view.setUint32(at + 4, row.failureCount, true);
+    view.setUint32(at + 8, row.historyCount, true);
+    at += 12;
+  }
+  if (tail !== undefined) bytes.set(tail, at);
+  return bytes;
+}
+
+/** Decodes a row; throws an Error saying what is wrong with it. */
+export function decodeRow(bytes: Uint8Array): TaskRow {
+  if (bytes.length < 13 || bytes[0] !== ROW_FORMAT)
+    throw new Error(`task row of ${bytes.length} bytes has an unknown format ${bytes[0]}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const flags = bytes[4];
+  const fixed =
+    13 +
+    (flags & ROW_FLAG.runAt ? 8 : 0) +
+    (flags & ROW_FLAG.updated ? 8 : 0) +
+    (flags & ROW_FLAG.next && !(flags & ROW_FLAG.noNext) ? 8 : 0) +
+    (flags & ROW_FLAG.ended ? 8 : 0) +
+    (flags & ROW_FLAG.counters ? 12 : 0);
+  if (bytes.length < fixed)
+    throw new Error(`task row of ${bytes.length} bytes is cut short (its flags need ${fixed})`);
+  let at = 5;
+  const f64 = (): number => {
+    const value = view.getFloat64(at, true);
+    at += 8;
+    return value;
+  };
+  const createdAtMs = f64();
+  const runAtMs = flags & ROW_FLAG.runAt ? f64() : Number.NaN;
+  const updatedAtMs = flags & ROW_FLAG.updated ? f64() : createdAtMs;
+  const nextFireAtMs =
+    flags & ROW_FLAG.noNext ? Number.NaN : flags & ROW_FLAG.next ? f64() : runAtMs;
+  const endedAtMs = flags & ROW_FLAG.ended ? f64() : Number.NaN;
+  let runCount = 0;
+  let failureCount = 0;
+  let historyCount = 0;
+  if (flags & ROW_FLAG.counters) {
+    runCount = view.getUint32(at, true);
+    failureCount = view.getUint32(at + 4, true);
+    historyCount = view.getUint32(at + 8, true);
+    at += 12;
+  }
+  let cron: TaskRow['cron'];
+  let extra: TaskExtra | undefined;
+  if (flags & ROW_FLAG.tail) {
+    const t = JSON.parse(decoder.decode(bytes.subarray(at))) as RowTail;
+    if (typeof t !== 'object' || t === null || Array.isArray(t))
+      throw new Error('task row has a malformed tail');
+    if (t.e !== undefined)
+      cron =
+        t.z !== undefined
+          ? { kind: 'cron', expression: t.e, timezone: t.z }
+          : { kind: 'cron', expression: t.e };
+    const e: TaskExtra = {};
+    if (t.s !== undefined) e.startAtMs = t.s;
+    if (t.n !== undefined) e.endAtMs = t.n;
+    if (t.x !== undefined) e.expireAtMs = t.x;
+    if (t.j !== undefined) e.jitterMs = t.j;
+    if (t.k !== undefined) e.idempotencyKey = t.k;
+    if (t.a !== undefined) e.recordedAhead = t.a;
+    if (t.m !== undefined) e.manualFires = t.m;
+    if (Object.keys(e).length > 0) extra = e;
+  } else if (at !== bytes.length) {
+    throw new Error(`task row has ${bytes.length - at} unexpected trailing bytes`);
+  }
+  if (cron === undefined && Number.isNaN(runAtMs))
+    throw new Error('task row has neither a one-shot time nor a crontab');
+  return {
+    status: bytes[1],
+    policyBits: view.getUint16(2, true),
+    cron,
+    runAtMs,
+    nextFireAtMs,
+    createdAtMs,
+    updatedAtMs,
+    endedAtMs,
+    runCount,
+    failureCount,
+    historyCount,
+    extra,
+  };
+}
+
+// ---- deliveries -------------------------------------------------------------------------------
+
+/** The part of a spec that only dispatch (and reads) need: it stays on disk. */
+export interface TaskDelivery {
+  readonly name?: string;
+  readonly callback: TaskSpec['callback'];
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
+}
+
+/**
+ * Fields equal to these are left out of a stored delivery. They are the codec's own constants,
+ * not the configurable defaults: a stored value never changes meaning.
+ */
+const DELIVERY_BASELINE = {
+  timeoutMs: 10_000,
+  retry: { maxAttempts: 3, initialBackoffMs: 1_000, maxBackoffMs: 60_000 },
+} as const;
+const DELIVERY_FORMAT = 1;
+
+interface DeliveryRest {
+  h?: Readonly<Record<string, string>>;
+  t?: number;
+  r?: [number, number, number];
+  n?: string;
+}
+
+export function encodeDelivery(spec: TaskDelivery): Uint8Array {
+  const rest: DeliveryRest = {};
+  if (spec.callback.headers !== undefined) rest.h = spec.callback.headers;
+  if (spec.timeoutMs !== DELIVERY_BASELINE.timeoutMs) rest.t = spec.timeoutMs;
+  const r = spec.retry;
+  const b = DELIVERY_BASELINE.retry;
+  if (
+    r.maxAttempts !== b.maxAttempts ||
+    r.initialBackoffMs !== b.initialBackoffMs ||
+    r.maxBackoffMs !== b.maxBackoffMs
+  )
+    rest.r = [r.maxAttempts, r.initialBackoffMs, r.maxBackoffMs];
+  if (spec.name !== undefined) rest.n = spec.name;
+  const fields: unknown[] = [spec.callback.url, spec.callback.body ?? null];
+  if (Object.keys(rest).length > 0) fields.push(rest);
+  const text = encoder.encode(JSON.stringify(fields));
+  const bytes = new Uint8Array(text.length + 1);
+  bytes[0] = DELIVERY_FORMAT;
+  bytes.set(text, 1);
+  return bytes;
+}
+
+export function decodeDelivery(bytes: Uint8Array): TaskDelivery {
+  if (bytes.length < 2 || bytes[0] !== DELIVERY_FORMAT)
+    throw new Error(`task delivery of ${bytes.length} bytes has an unknown format ${bytes[0]}`);
+  const fields = JSON.parse(decoder.decode(bytes.subarray(1))) as unknown;
+  if (!Array.isArray(fields) || typeof fields[0] !== 'string')
+    throw new Error('task delivery is malformed: no callback URL');
+  const [url, body, rest = {}] = fields as [string, unknown, DeliveryRest?];
+  return {
+    ...(rest.n !== undefined ? { name: rest.n } : {}),
+    callback: { url, body, ...(rest.h !== undefined ? { headers: rest.h } : {}) },
+    timeoutMs: rest.t ?? DELIVERY_BASELINE.timeoutMs,
+    retry:
+      rest.r !== undefined
+        ? { maxAttempts: rest.r[0], initialBackoffMs: rest.r[1], maxBackoffMs: rest.r[2] }
+        : { ...DELIVERY_BASELINE.retry },
+  };
+}
+
+// ---- executions, keys, meta -------------------------------------------------------------------
+
+export function encodeExecution(execution: ExecutionView): Uint8Array {
+  const { taskId: _taskId, ...rest } = execution;
+  return encoder.encode(JSON.stringify(rest));
+}
+
+export function decodeExecution(taskId: string, bytes: Uint8Array): ExecutionView {
+  return { taskId, ...(JSON.parse(decoder.decode(bytes)) as Omit<ExecutionView, 'taskId'>) };
+}
+
+export interface IdempotencyEntry {
+  readonly taskId: string;
+  /** A digest of the spec's canonical JSON, to tell a retry from a different request with the same key. */
+  readonly specDigest: string;
+  endedAtMs?: number;
+}
+
+export function encodeIdempotencyEntry(entry: IdempotencyEntry): Uint8Array {
+  return encoder.encode(JSON.stringify([entry.taskId, entry.specDigest, entry.endedAtMs ?? null]));
+}
+
+export function decodeIdempotencyEntry(bytes: Uint8Array): IdempotencyEntry {
+  const [taskId, specDigest, endedAtMs] = JSON.parse(decoder.decode(bytes)) as [
+    string,
+    string,
+    number | null,
+  ];
+  return { taskId, specDigest, ...(endedAtMs !== null ? { endedAtMs } : {}) };
+}
+
+export interface StoreMeta {
+  /** Index of the last Raft entry the store holds. */
+  readonly appliedIndex: number;
+  /** The state's clock (the highest command time applied). */
+  readonly latestAtMs: number;
+  /** Set while a snapshot from the leader is being written in: the store is incomplete. */
+  readonly restoring?: boolean;
+}
+
+export function encodeMeta(meta: StoreMeta): Uint8Array {
+  return encoder.encode(JSON.stringify(meta));
+}
+
+export function decodeMeta(bytes: Uint8Array): StoreMeta {
+  const meta = JSON.parse(decoder.decode(bytes)) as StoreMeta;
+  if (typeof meta.appliedIndex !== 'number' || typeof meta.latestAtMs !== 'number')
+    throw new Error('state store meta record is malformed');
+  return meta;
+}
