@@ -80,6 +80,8 @@ export class SchedulerStateMachine implements StateMachine {
   private persistedThrough = 0;
   /** Index of the newest checkpoint written (or loaded); the journal is kept from it on. */
   private checkpointIndex = 0;
+  /** Index of the last entry the store holds (its meta record), as found at start-up. */
+  private storeAppliedIndex = 0;
   private readonly checkpointDir: string | undefined;
   private closed = false;
 
@@ -370,6 +372,7 @@ export class SchedulerStateMachine implements StateMachine {
           );
           state.finishLoad(checkpoint.latestAtMs);
           this.appliedIndex = checkpoint.appliedIndex;
+          this.storeAppliedIndex = meta.appliedIndex;
           this.persistedThrough = checkpoint.appliedIndex;
           this.checkpointIndex = checkpoint.appliedIndex;
           this.options.logger.log(
@@ -428,6 +431,7 @@ export class SchedulerStateMachine implements StateMachine {
     }
     state.finishLoad(meta?.latestAtMs ?? 0);
     this.appliedIndex = meta?.appliedIndex ?? 0;
+    this.storeAppliedIndex = this.appliedIndex;
     this.persistedThrough = this.appliedIndex;
     if (rows > 0)
       this.options.logger.log(`state store: loaded ${rows} task(s) at index ${this.appliedIndex}`);
@@ -485,22 +489,33 @@ export class SchedulerStateMachine implements StateMachine {
       return;
     }
     let replayed = 0;
+    const state = this.state;
+    // Records the store already holds (a checkpoint is older than the store) are folded into
+    // memory only: their writes are in the store.
+    const flush = async (): Promise<void> => {
+      if (this.appliedIndex > this.storeAppliedIndex)
+        await this.writeStore(state.takeWrites(), false);
+      else state.takeWrites();
+    };
     try {
       for await (const batch of journal.recordBatches(from)) {
         for (const record of batch) {
+          state.storeWrites = record.seq > this.storeAppliedIndex;
           this.applyCommand(record.payload, record.seq);
           this.appliedIndex = record.seq;
           replayed++;
         }
-        await this.writeStore(this.state.takeWrites(), false);
+        await flush();
       }
     } catch (error) {
       if (!(error instanceof CorruptionError)) throw error;
       this.options.logger.error(
         `event journal is corrupt (${error.message}); rebuilding it from index ${this.appliedIndex + 1} out of the Raft log`,
       );
-      await this.writeStore(this.state.takeWrites(), false);
+      await flush();
       await this.rebuildJournal();
+    } finally {
+      state.storeWrites = true;
     }
     if (replayed > 0) {
       this.options.logger.log(

@@ -103,6 +103,11 @@ export class SchedulerState {
   /** Rows to write at takeWrites() (a task changed by many commands of a batch is written once). */
   private readonly dirtyRows = new Set<number>();
   private readonly dirtyKeys = new Set<string>();
+  /**
+   * False while commands the store already holds are folded again (a restart replaying the
+   * journal up to the store's own index): their writes are neither encoded nor queued.
+   */
+  storeWrites = true;
 
   get size(): number {
     return this.table.size;
@@ -140,6 +145,11 @@ export class SchedulerState {
   takeWrites(): StoreWrite[] {
     const writes = this.writes;
     this.writes = [];
+    if (!this.storeWrites) {
+      this.dirtyRows.clear();
+      this.dirtyKeys.clear();
+      return writes;
+    }
     for (const slot of this.dirtyRows)
       writes.push({
         type: 'put',
@@ -311,11 +321,12 @@ export class SchedulerState {
       this.table.setCreatedAtMs(slot, command.atMs);
       this.table.setUpdatedAtMs(slot, command.atMs);
       this.table.setNextFireAtMs(slot, this.firstFireAt(slot, command.atMs) ?? Number.NaN);
-      this.writes.push({
-        type: 'put',
-        key: this.key(FAMILY.delivery, slot),
-        value: encodeDelivery(spec),
-      });
+      if (this.storeWrites)
+        this.writes.push({
+          type: 'put',
+          key: this.key(FAMILY.delivery, slot),
+          value: encodeDelivery(spec),
+        });
       this.dirtyRows.add(slot);
       if (key !== undefined && specDigest !== undefined) {
         this.idempotencyKeys.set(key, { taskId, specDigest });
@@ -378,11 +389,12 @@ export class SchedulerState {
     this.setTiming(slot, spec, this.table.extra(slot)?.manualFires);
     this.table.setUpdatedAtMs(slot, atMs);
     this.table.setNextFireAtMs(slot, this.firstFireAt(slot, atMs) ?? Number.NaN);
-    this.writes.push({
-      type: 'put',
-      key: this.key(FAMILY.delivery, slot),
-      value: encodeDelivery(spec),
-    });
+    if (this.storeWrites)
+      this.writes.push({
+        type: 'put',
+        key: this.key(FAMILY.delivery, slot),
+        value: encodeDelivery(spec),
+      });
     this.dirtyRows.add(slot);
     if (Number.isNaN(this.table.nextFireAtMs(slot))) this.complete(slot, atMs);
     else if (this.table.status(slot) === STATUS.completed) {
@@ -495,11 +507,12 @@ export class SchedulerState {
   private addExecution(slot: number, record: FireRecord): void {
     const { skipThroughMs: _skipThroughMs, ...execution } = record;
     const count = this.table.historyCount(slot);
-    this.writes.push({
-      type: 'put',
-      key: historyKey(this.idBytesOf(slot), count % EXECUTION_HISTORY_PER_TASK),
-      value: encodeExecution(execution),
-    });
+    if (this.storeWrites)
+      this.writes.push({
+        type: 'put',
+        key: historyKey(this.idBytesOf(slot), count % EXECUTION_HISTORY_PER_TASK),
+        value: encodeExecution(execution),
+      });
     this.table.setHistoryCount(slot, count + 1);
     if (record.status !== 'skipped' && record.status !== 'expired')
       this.table.setRunCount(slot, this.table.runCount(slot) + 1);
@@ -538,11 +551,11 @@ export class SchedulerState {
     const taskId = this.table.idOf(slot);
     this.observer?.taskChanged(slot, taskId, 'deleted');
     const id = this.idBytesOf(slot);
-    this.writes.push({ type: 'del', key: taskKey(FAMILY.row, id) });
-    this.writes.push({ type: 'del', key: taskKey(FAMILY.delivery, id) });
+    if (this.storeWrites) this.writes.push({ type: 'del', key: taskKey(FAMILY.row, id) });
+    if (this.storeWrites) this.writes.push({ type: 'del', key: taskKey(FAMILY.delivery, id) });
     const kept = Math.min(this.table.historyCount(slot), EXECUTION_HISTORY_PER_TASK);
     for (let ring = 0; ring < kept; ring++)
-      this.writes.push({ type: 'del', key: historyKey(id, ring) });
+      if (this.storeWrites) this.writes.push({ type: 'del', key: historyKey(id, ring) });
     this.schedules.release(this.table.scheduleRef(slot));
     this.dirtyRows.delete(slot);
     this.table.remove(slot);

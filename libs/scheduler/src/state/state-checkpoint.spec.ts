@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MemoryStateStore } from '../store/testing/memory-state-store';
 import {
   SchedulerStateMachine,
   type SchedulerStateMachineOptions,
@@ -88,6 +89,23 @@ describe('state checkpoint', () => {
     await restarted.apply(all.slice(300));
     expect(await dumpState(restarted.state, restarted)).toEqual(expected);
     await restarted.close();
+  });
+
+  it("replays the journal up to the store's own index into memory only, writing nothing to the store", async () => {
+    const entries = entriesOf(randomCommands(9, 300, { updates: true }));
+    const store = new MemoryStateStore();
+    const machine = await open({ store });
+    await machine.apply(entries.slice(0, 100));
+    await machine.persist();
+    await machine.apply(entries.slice(100));
+    const expected = await dumpState(machine.state, machine);
+    await machine.close();
+    const writesBefore = store.writes;
+    const reopened = await open({ store });
+    expect(reopened.appliedIndex).toBe(300);
+    expect(store.writes).toBe(writesBefore);
+    expect(await dumpState(reopened.state, reopened)).toEqual(expected);
+    await reopened.close();
   });
 
   it('falls back to the store, saying so, when the checkpoint is corrupt', async () => {

@@ -158,6 +158,10 @@ export async function readLatestCheckpoint(dir: string): Promise<LoadedCheckpoin
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+  // A checkpoint being written when the node stopped: never renamed, never complete.
+  for (const name of names)
+    if (name.startsWith(FILE_PREFIX) && name.endsWith('.tmp'))
+      await fsp.rm(join(dir, name), { force: true });
   const newest = names
     .filter((name) => name.startsWith(FILE_PREFIX) && name.endsWith(FILE_SUFFIX))
     .sort()
