@@ -84,6 +84,12 @@ export interface RaftNodeOptions {
   heartbeatTicks?: number;
   /** Take a snapshot once this many entries were applied since the last one. */
   snapshotEveryEntries?: number;
+  /**
+   * Take a snapshot once the entries applied since the last one hold this many bytes of entry
+   * data (default 64 MiB), if `snapshotEveryEntries` did not come first: it bounds the memory the
+   * log holds (every entry since the last compaction is in memory) when entries are large.
+   */
+  snapshotEveryBytes?: number;
   /** Entries kept in the log behind a snapshot, so that a follower slightly behind needs none. */
   compactionMarginEntries?: number;
   /**
@@ -203,6 +209,11 @@ export class RaftNode {
   /** How far this node's log store is compacted, as far as this driver knows. */
   private storageCompactedIndex: number;
   private lastSnapshotIndex: number;
+  /**
+   * Bytes of entry data applied since the index of the last snapshot (the one being written
+   * included): counted at apply, where the sizes are at hand; see maybeSnapshot.
+   */
+  private appliedBytesSinceSnapshot = 0;
   private readonly sendingSnapshots = new Set<NodeId>();
   private readonly receivingSnapshots = new Map<
     NodeId,
@@ -239,6 +250,7 @@ export class RaftNode {
       electionTicks: 10,
       heartbeatTicks: 1,
       snapshotEveryEntries: 10_000,
+      snapshotEveryBytes: 64 * 1024 * 1024,
       compactionMarginEntries: 1_000,
       compactionMarginBytes: 8 * 1024 * 1024,
       proposalTimeoutMs: 5_000,
@@ -965,6 +977,7 @@ export class RaftNode {
     return this.onApplyChain(async () => {
       await this.apply(entries);
       this.core.appliedTo(entries[entries.length - 1].index);
+      for (const entry of entries) this.appliedBytesSinceSnapshot += entry.data.length;
       this.releaseReads();
       await this.snapshotIfDue();
     });
@@ -1038,19 +1051,27 @@ export class RaftNode {
   // ---- snapshots ----------------------------------------------------------------------------
 
   /**
-   * Right after an apply: takes a snapshot of the state machine when one is due. The bytes are
-   * taken now (the state as of `applied`); writing the file and compacting the log behind it go on
-   * in the background while applies continue, unless the state machine streams its snapshot: then
-   * the returned promise says when applying may go on. A durable state machine is not read: it
-   * persists (while applies go on) and the file records only the meta.
+   * Right after an apply: takes a snapshot of the state machine when one is due (at least
+   * `snapshotEveryEntries` entries, or `snapshotEveryBytes` bytes of entry data, applied since the
+   * last one: whichever comes first). The bytes are taken now (the state as of `applied`);
+   * writing the file and compacting the log behind it go on in the background while applies
+   * continue, unless the state machine streams its snapshot: then the returned promise says when
+   * applying may go on. A durable state machine is not read: it persists (while applies go on)
+   * and the file records only the meta.
    */
   private maybeSnapshot(): Promise<void> | undefined {
     if (this.snapshotting !== undefined || this.stopped) return undefined;
-    if (this.core.log.applied - this.lastSnapshotIndex < this.options.snapshotEveryEntries)
+    if (
+      this.core.log.applied - this.lastSnapshotIndex < this.options.snapshotEveryEntries &&
+      this.appliedBytesSinceSnapshot < this.options.snapshotEveryBytes
+    )
       return undefined;
     const status = this.core.status();
     if (status.pendingSnapshotIndex > 0) return undefined;
     const meta = this.core.snapshotMetaAt(status.applied);
+    // Runs right after an apply, on the apply chain: the count covers exactly the entries up to
+    // `meta.index`; from here on it counts those after it.
+    this.appliedBytesSinceSnapshot = 0;
     const durable = this.options.stateMachine.durableState;
     const data = durable ? undefined : this.options.stateMachine.snapshot();
     const task = (
@@ -1182,6 +1203,8 @@ export class RaftNode {
     }
     await this.options.stateMachine.restore(meta, latest.chunks());
     this.lastSnapshotIndex = meta.index;
+    // Nothing is applied while a snapshot waits to be installed: the count starts again here.
+    this.appliedBytesSinceSnapshot = 0;
     // Saving the snapshot drops the stored entries it covers.
     this.storageCompactedIndex = Math.max(this.storageCompactedIndex, meta.index);
     this.options.logger.info(`raft: installed the leader's snapshot at ${meta.index}`);
