@@ -215,6 +215,12 @@ export class RaftCore {
     else this.tickElection();
   }
 
+  /** This node is the only voter of its membership (a single-node cluster). */
+  get isSoleVoter(): boolean {
+    const ids = voters(this.memberships.current);
+    return ids.length === 1 && ids[0] === this.id;
+  }
+
   /** Starts an election now (as if the election timeout elapsed). */
   campaign(): void {
     this.step({ type: MessageType.Hup, from: this.id, to: this.id, term: 0 });

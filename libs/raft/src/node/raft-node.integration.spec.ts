@@ -416,3 +416,47 @@ describe('RaftNode: disk loss, run-time membership, leader addresses and role ho
     expect(leader()!.node.clusterInfo().members).toHaveLength(2);
   });
 });
+
+describe('RaftNode: a single-node cluster', () => {
+  it('leads at once after a start and a restart, without waiting an election timeout', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'xcron-raft-single-'));
+    const [port] = await freePorts(1);
+    const member: Member = {
+      id: `127.0.0.1:${port}`,
+      role: 'voter',
+      peerAddress: `127.0.0.1:${port}`,
+    };
+    // An election timeout of 10-20 s: a node that waited for it would fail the 2 s bound below.
+    const start = (): Promise<RaftNode> =>
+      RaftNode.start({
+        id: member.id,
+        dataDir: root,
+        listenHost: '127.0.0.1',
+        listenPort: port,
+        advertisedPeerAddress: member.peerAddress,
+        advertisedHttpAddress: `127.0.0.1:${port + 1}`,
+        initialMembers: [member],
+        stateMachine: new KvMachine(),
+        tickMs: 1_000,
+        electionTicks: 10,
+        logger: new CapturingLogger(),
+      });
+    try {
+      for (let run = 0; run < 2; run++) {
+        const node = await start();
+        try {
+          await waitFor(
+            'the sole voter to lead',
+            () => node.clusterInfo().role === 'leader',
+            2_000,
+          );
+          await node.propose(encoder.encode(`run ${run}`), 2_000);
+        } finally {
+          await node.stop();
+        }
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

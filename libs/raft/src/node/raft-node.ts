@@ -384,6 +384,9 @@ export class RaftNode {
     refs.node = node;
     node.lastRole = node.currentRoleChange();
     node.ticker = setInterval(() => node.tick(), options.tickMs);
+    // A sole voter has nobody to hear from: waiting an election timeout only delays its start
+    // (etcd advances a single member's election ticks the same way).
+    if (core.isSoleVoter && !core.isJoining) core.campaign();
     node.scheduleDrive();
     if (core.isJoining) void node.rejoinLoop(joinHint);
     return node;
