@@ -1,7 +1,7 @@
 /**
  * Benchmark of the xcron server as a user runs it: `npm run bench:server [-- flags]`.
  *
- * Runs the BUILT server (`node dist/apps/xcron-server/apps/xcron-server/src/main.js --config FILE`,
+ * Runs the BUILT server as `npm run start:prod` does (`bin/xcron-server --config FILE`,
  * cwd = a temp dir, shipped durability settings), building it first with `npm run build` when
  * dist is missing or older than a source file under apps/ or libs/ (`--build` forces it).
  * Callbacks go to a plain node:http receiver in this process (bench/server-receiver.ts).

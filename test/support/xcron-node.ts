@@ -6,6 +6,8 @@ const REPO_ROOT = resolve(__dirname, '..', '..');
 const SOURCE_ENTRY = join(REPO_ROOT, 'apps/xcron-server/src/main.ts');
 /** What `npm run build` makes. */
 export const BUILT_ENTRY = join(REPO_ROOT, 'dist/apps/xcron-server/apps/xcron-server/src/main.js');
+/** How a built node is started (npm run start:prod): it runs BUILT_ENTRY. */
+export const BUILT_LAUNCHER = join(REPO_ROOT, 'bin/xcron-server');
 /** Output kept per node (the tail), for error messages. */
 const OUTPUT_KEPT_CHARS = 100_000;
 const POLL_INTERVAL_MS = 50;
@@ -90,26 +92,34 @@ export class XcronNode {
 
   start(): void {
     if (this.running) throw new Error('already running');
-    const entry =
-      this.config.launch === 'built'
-        ? [BUILT_ENTRY]
-        : ['-r', require.resolve('@swc-node/register'), SOURCE_ENTRY];
     const tsconfig = join(REPO_ROOT, 'tsconfig.json');
-    const child = spawn(
-      process.execPath,
-      [...(this.config.nodeArgs ?? []), ...entry, '--config', join(this.config.dir, 'xcron.toml')],
-      {
-        cwd: this.config.dir,
-        env: {
-          ...process.env,
-          NO_COLOR: '1',
-          XCRON_CONFIG: undefined,
-          SWC_NODE_PROJECT: tsconfig,
-          TS_NODE_PROJECT: tsconfig,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const config = ['--config', join(this.config.dir, 'xcron.toml')];
+    const nodeArgs = this.config.nodeArgs ?? [];
+    const env = {
+      ...process.env,
+      NO_COLOR: '1',
+      XCRON_CONFIG: undefined,
+      SWC_NODE_PROJECT: tsconfig,
+      TS_NODE_PROJECT: tsconfig,
+    };
+    // A built node runs as `npm run start:prod` runs it: through bin/xcron-server (which sets
+    // the process up, then execs node: the PID is the node's), node options in NODE_OPTIONS.
+    const child =
+      this.config.launch === 'built'
+        ? spawn(BUILT_LAUNCHER, config, {
+            cwd: this.config.dir,
+            env: {
+              ...env,
+              NODE: process.execPath,
+              NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...nodeArgs].join(' ').trim(),
+            },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          })
+        : spawn(
+            process.execPath,
+            [...nodeArgs, '-r', require.resolve('@swc-node/register'), SOURCE_ENTRY, ...config],
+            { cwd: this.config.dir, env, stdio: ['ignore', 'pipe', 'pipe'] },
+          );
     this.child = child;
     this.output = '';
     const keep = (chunk: Buffer): void => {

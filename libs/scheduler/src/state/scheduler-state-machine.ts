@@ -366,6 +366,8 @@ export class SchedulerStateMachine implements StateMachine {
         if (checkpoint !== undefined && checkpoint.appliedIndex <= meta.appliedIndex) {
           const state = this.state;
           state.clear();
+          // Room for the journal replay and the next creates without a growth copy right away.
+          state.table.reserve(Math.ceil(checkpoint.rows * 1.1) + 1_024);
           checkpoint.forEach(
             (bytes, offset, row) => state.loadRowWithIdBytes(bytes, offset, row),
             (key, entry) => state.loadKey(key, entry),

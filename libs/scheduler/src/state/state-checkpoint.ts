@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { ScheduleSpec } from '../task/task.model';
 import {
-  decodeRow,
+  decodeRowAt,
   encodeRow,
   type IdempotencyEntry,
   type TaskExtra,
@@ -46,6 +46,8 @@ export interface CheckpointSource {
 export interface LoadedCheckpoint {
   readonly appliedIndex: number;
   readonly latestAtMs: number;
+  /** Tasks in it. */
+  readonly rows: number;
   /** Calls `row` for each task (its 8-byte id at `idOffset` of `bytes`), then `key` for each key. */
   forEach(
     row: (bytes: Uint8Array, idOffset: number, taskRow: TaskRow) => void,
@@ -196,13 +198,14 @@ export function parseCheckpoint(bytes: Uint8Array, path: string): LoadedCheckpoi
   return {
     appliedIndex: header.appliedIndex,
     latestAtMs: header.latestAtMs,
+    rows: header.rows,
     forEach(row, key) {
       let offset = rowsStart;
       for (let n = 0; n < header.rows; n++) {
         if (offset + 12 > bodyEnd) fail(`row ${n} runs past the end`);
         const length = view.getUint32(offset + 8);
         if (offset + 12 + length > bodyEnd) fail(`row ${n} runs past the end`);
-        row(bytes, offset, decodeRow(bytes.subarray(offset + 12, offset + 12 + length)));
+        row(bytes, offset, decodeRowAt(bytes, offset + 12, offset + 12 + length, view));
         offset += 12 + length;
       }
       for (let n = 0; n < header.keys; n++) {

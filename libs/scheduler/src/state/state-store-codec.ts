@@ -190,10 +190,28 @@ export function encodeRow(row: TaskRow): Uint8Array {
 
 /** Decodes a row; throws an Error saying what is wrong with it. */
 export function decodeRow(bytes: Uint8Array): TaskRow {
-  if (bytes.length < 13 || bytes[0] !== ROW_FORMAT)
-    throw new Error(`task row of ${bytes.length} bytes has an unknown format ${bytes[0]}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const flags = bytes[4];
+  return decodeRowAt(
+    bytes,
+    0,
+    bytes.length,
+    new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+  );
+}
+
+/**
+ * decodeRow of bytes[start, end), reading numbers through `view` (over the whole of `bytes`): a
+ * checkpoint decodes a million rows out of one buffer without a view or a copy per row.
+ */
+export function decodeRowAt(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  view: DataView,
+): TaskRow {
+  const length = end - start;
+  if (length < 13 || bytes[start] !== ROW_FORMAT)
+    throw new Error(`task row of ${length} bytes has an unknown format ${bytes[start]}`);
+  const flags = bytes[start + 4];
   const fixed =
     13 +
     (flags & ROW_FLAG.runAt ? 8 : 0) +
@@ -201,20 +219,32 @@ export function decodeRow(bytes: Uint8Array): TaskRow {
     (flags & ROW_FLAG.next && !(flags & ROW_FLAG.noNext) ? 8 : 0) +
     (flags & ROW_FLAG.ended ? 8 : 0) +
     (flags & ROW_FLAG.counters ? 12 : 0);
-  if (bytes.length < fixed)
-    throw new Error(`task row of ${bytes.length} bytes is cut short (its flags need ${fixed})`);
-  let at = 5;
-  const f64 = (): number => {
-    const value = view.getFloat64(at, true);
+  if (length < fixed)
+    throw new Error(`task row of ${length} bytes is cut short (its flags need ${fixed})`);
+  let at = start + 5;
+  const createdAtMs = view.getFloat64(at, true);
+  at += 8;
+  let runAtMs = Number.NaN;
+  if (flags & ROW_FLAG.runAt) {
+    runAtMs = view.getFloat64(at, true);
     at += 8;
-    return value;
-  };
-  const createdAtMs = f64();
-  const runAtMs = flags & ROW_FLAG.runAt ? f64() : Number.NaN;
-  const updatedAtMs = flags & ROW_FLAG.updated ? f64() : createdAtMs;
-  const nextFireAtMs =
-    flags & ROW_FLAG.noNext ? Number.NaN : flags & ROW_FLAG.next ? f64() : runAtMs;
-  const endedAtMs = flags & ROW_FLAG.ended ? f64() : Number.NaN;
+  }
+  let updatedAtMs = createdAtMs;
+  if (flags & ROW_FLAG.updated) {
+    updatedAtMs = view.getFloat64(at, true);
+    at += 8;
+  }
+  let nextFireAtMs = runAtMs;
+  if (flags & ROW_FLAG.noNext) nextFireAtMs = Number.NaN;
+  else if (flags & ROW_FLAG.next) {
+    nextFireAtMs = view.getFloat64(at, true);
+    at += 8;
+  }
+  let endedAtMs = Number.NaN;
+  if (flags & ROW_FLAG.ended) {
+    endedAtMs = view.getFloat64(at, true);
+    at += 8;
+  }
   let runCount = 0;
   let failureCount = 0;
   let historyCount = 0;
@@ -227,7 +257,7 @@ export function decodeRow(bytes: Uint8Array): TaskRow {
   let cron: TaskRow['cron'];
   let extra: TaskExtra | undefined;
   if (flags & ROW_FLAG.tail) {
-    const t = JSON.parse(decoder.decode(bytes.subarray(at))) as RowTail;
+    const t = JSON.parse(decoder.decode(bytes.subarray(at, end))) as RowTail;
     if (typeof t !== 'object' || t === null || Array.isArray(t))
       throw new Error('task row has a malformed tail');
     if (t.e !== undefined)
@@ -244,14 +274,14 @@ export function decodeRow(bytes: Uint8Array): TaskRow {
     if (t.a !== undefined) e.recordedAhead = t.a;
     if (t.m !== undefined) e.manualFires = t.m;
     if (Object.keys(e).length > 0) extra = e;
-  } else if (at !== bytes.length) {
-    throw new Error(`task row has ${bytes.length - at} unexpected trailing bytes`);
+  } else if (at !== end) {
+    throw new Error(`task row has ${end - at} unexpected trailing bytes`);
   }
   if (cron === undefined && Number.isNaN(runAtMs))
     throw new Error('task row has neither a one-shot time nor a crontab');
   return {
-    status: bytes[1],
-    policyBits: view.getUint16(2, true),
+    status: bytes[start + 1],
+    policyBits: view.getUint16(start + 2, true),
     cron,
     runAtMs,
     nextFireAtMs,

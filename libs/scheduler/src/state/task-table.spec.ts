@@ -599,3 +599,18 @@ describe('TaskTable clone and addFromBytes', () => {
     expect(table.has('11')).toBe(false);
   });
 });
+
+describe('TaskTable reserve', () => {
+  it('makes room at once and keeps what is there', () => {
+    const table = new TaskTable<string>();
+    const a = table.add('5');
+    table.setRunAtMs(a, 42);
+    table.reserve(100_000);
+    expect(table.slotLimit).toBeGreaterThanOrEqual(100_000);
+    const limit = table.slotLimit;
+    for (let i = 0; i < 99_999; i++) table.add(String(1_000 + i));
+    expect(table.slotLimit).toBe(limit); // no growth on the way
+    expect(table.runAtMs(table.slotOf('5'))).toBe(42);
+    expect(table.slotOf('100998')).toBeGreaterThanOrEqual(0);
+  });
+});

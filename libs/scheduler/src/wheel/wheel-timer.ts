@@ -41,7 +41,9 @@ export class WheelTimer<T, TimerHandle = unknown> {
   schedule(item: T, dueMs: number): WheelHandle {
     if (this.closed) throw new Error('WheelTimer is closed');
     const handle = this.wheel.schedule(item, dueMs);
-    this.arm();
+    // Armed for this time or earlier: that wake-up re-arms for what is next (planning a million
+    // tasks would otherwise ask the wheel for its next due time a million times).
+    if (this.armedForMs === undefined || dueMs < this.armedForMs) this.arm();
     return handle;
   }
 
