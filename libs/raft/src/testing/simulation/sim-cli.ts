@@ -2,7 +2,9 @@
  * `npm run sim:raft -- --seeds N [--from S] [--duration-ms D] [--profile chaos|figure8|elections|diskLoss] [--bug NAME]`
  * runs N seeds of a randomized profile (default chaos); `-- --seed S` runs one. A failure prints its seed and trace and exits 1.
  * `--bug` turns on one injected bug (commitPreviousTermEntries, forgetVote, readWithoutReadIndex,
- * applyBeforePersist) to see how fast the simulation catches it.
+ * applyBeforePersist) to see how fast the simulation catches it. `--durable` runs the profile with
+ * durable state machines (RaftNode's durable-state mode: the state machine's database is the
+ * snapshot).
  */
 import type { InjectedBugs } from '../../core/types';
 import { runChaos } from './chaos';
@@ -31,11 +33,15 @@ function main(): void {
   const profile = profiles[profileName];
   if (profile === undefined)
     throw new Error(`unknown profile ${profileName}: use chaos, figure8, elections or diskLoss`);
+  const durable = process.argv.includes('--durable');
   const started = Date.now();
   let failures = 0;
   for (let seed = from; seed < from + count; seed++) {
     try {
-      const report = runChaos(profile(seed, durationMs, bugs));
+      const report = runChaos({
+        ...profile(seed, durationMs, bugs),
+        ...(durable ? { durableStateMachine: true } : {}),
+      });
       const c = report.counts;
       console.log(
         `seed ${seed} ok: ${report.operations} ops (${report.acknowledgedWrites} writes, ${report.reads} reads), ` +

@@ -59,6 +59,14 @@ export interface SimNodeOptions {
   snapshotEveryEntries: number;
   /** Keep this many applied entries after a snapshot, for followers slightly behind. */
   compactionMarginEntries: number;
+  /**
+   * The state machine keeps its state durably on its own (RaftNode's durable-state mode): local
+   * snapshots persist it and save the meta with no data; a follower is sent its live snapshot
+   * (which may be past the meta's index); a restart rebuilds it from its durable copy and skips
+   * the entries at or below that copy's index; a crash keeps what was persisted, or (disk caches
+   * permitting) everything applied.
+   */
+  durableStateMachine?: boolean;
   bugs?: InjectedBugs;
   appendBytesMax?: number;
   inflightCountMax?: number;
@@ -101,7 +109,18 @@ export class SimNode {
       preVote: options.preVote,
       checkQuorum: options.checkQuorum,
     };
-    this.sm.restore(storage.snapshotData);
+    const durableCopy = storage.stateMachine;
+    if (options.durableStateMachine && durableCopy && durableCopy.index >= storage.snapshot.index) {
+      // As RaftNode.start: the state machine holds the snapshot already; Raft applies again from
+      // the snapshot's index and the state machine skips what it holds.
+      this.sm.restore(durableCopy.data);
+    } else if (storage.snapshotData !== undefined) {
+      this.sm.restore(storage.snapshotData);
+    } else {
+      throw new Error(
+        `${options.id}: snapshot ${storage.snapshot.index} has no data and the state machine's durable copy holds ${durableCopy?.index ?? 'nothing'}`,
+      );
+    }
     this.core = new RaftCore(raftOptions, {
       hardState: storage.hardState,
       snapshot: storage.snapshot,
@@ -177,6 +196,14 @@ export class SimNode {
     }
   }
 
+  /**
+   * A crash of a durable state machine: its applies since the last persist() are unsynced writes,
+   * lost, or (`keepUnsynced`) on the disk after all.
+   */
+  crashStateMachine(keepUnsynced: boolean): void {
+    if (this.options.durableStateMachine && keepUnsynced) this.persistStateMachine();
+  }
+
   /** A crash while a write is in flight: the batch reached the disk whole, or not at all. */
   crashDuringWrite(keepWrite: boolean): void {
     const first = this.writing ?? this.lateWrites[0];
@@ -203,6 +230,8 @@ export class SimNode {
       if (snapshotData === undefined)
         throw new Error(`${this.id}: snapshot ${ready.snapshot.index} to install without data`);
       this.sm.restore(snapshotData);
+      // A durable state machine makes the restored state durable before restore() resolves.
+      if (this.options.durableStateMachine) this.persistStateMachine();
       this.hooks.snapshotInstalled(this.id, ready.snapshot.index);
       for (const index of [...this.incomingSnapshots.keys()])
         if (index <= ready.snapshot.index) this.incomingSnapshots.delete(index);
@@ -223,13 +252,21 @@ export class SimNode {
 
   private sendAll(messages: readonly Message[]): void {
     for (const message of messages) {
-      const data = message.type === MessageType.Snapshot ? this.storage.snapshotData : undefined;
+      let data: Uint8Array | undefined;
+      if (message.type === MessageType.Snapshot) {
+        // A file without data (durable state): the state machine's live state, which carries its
+        // own applied index, possibly past the message's meta index.
+        data = this.storage.snapshotData ?? this.sm.snapshot();
+      }
       this.hooks.send(message, data);
     }
   }
 
   private apply(entry: Entry): void {
-    if (entry.type === EntryType.Normal) this.sm.apply(entry.index, entry.data);
+    // A durable state machine skips what it holds (after a restart, or a restore past the meta).
+    if (this.options.durableStateMachine && entry.index <= this.sm.appliedIndex) {
+      // Raft applies it again; the state already has it.
+    } else if (entry.type === EntryType.Normal) this.sm.apply(entry.index, entry.data);
     else this.sm.appliedIndex = entry.index;
     this.hooks.applied(this.id, entry);
     const proposal = this.proposals.get(entry.index);
@@ -245,6 +282,10 @@ export class SimNode {
   /** Proposals at or below an installed snapshot cannot be matched to entries any more: unknown. */
   private failProposalsUpTo(index: number): void {
     for (const [at] of this.proposals) if (at <= index) this.proposals.delete(at);
+  }
+
+  private persistStateMachine(): void {
+    this.storage.persistStateMachine(this.sm.snapshot(), this.sm.appliedIndex);
   }
 
   private serveReads(): void {
@@ -267,7 +308,13 @@ export class SimNode {
     if (applied - lastSnapshot < this.options.snapshotEveryEntries) return;
     const compactIndex = Math.max(lastSnapshot, applied - this.options.compactionMarginEntries);
     const meta = this.core.snapshotTaken(applied, compactIndex);
-    this.storage.saveSnapshot(meta, this.sm.snapshot(), compactIndex);
+    if (this.options.durableStateMachine) {
+      // persist() before the file: the durable copy holds at least the snapshot's index.
+      this.persistStateMachine();
+      this.storage.saveSnapshot(meta, undefined, compactIndex);
+    } else {
+      this.storage.saveSnapshot(meta, this.sm.snapshot(), compactIndex);
+    }
     this.hooks.snapshotTaken(this.id, applied);
   }
 }

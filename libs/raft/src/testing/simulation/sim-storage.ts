@@ -8,7 +8,13 @@ import type { Entry, HardState, Ready, SnapshotMeta } from '../../core/types';
 export class SimStorage {
   hardState: HardState = { term: 0, vote: '', commit: 0 };
   snapshot: SnapshotMeta;
-  snapshotData: Uint8Array;
+  /** The snapshot file's data; undefined for a durable state machine's own (`stateInMachine`). */
+  snapshotData: Uint8Array | undefined;
+  /**
+   * A durable state machine's own database (its serialized state, as the node driver's
+   * `durableState`): what its last persist() or restore made durable. Undefined without one.
+   */
+  stateMachine: { data: Uint8Array; index: number } | undefined;
   /** Entries after the compaction point, contiguous. */
   entries: Entry[] = [];
 
@@ -36,11 +42,19 @@ export class SimStorage {
     }
   }
 
-  /** A snapshot written by the node itself (temp file + fsync + rename: durable at once). */
-  saveSnapshot(meta: SnapshotMeta, data: Uint8Array, compactIndex: number): void {
+  /**
+   * A snapshot written by the node itself (temp file + fsync + rename: durable at once); `data`
+   * undefined: the state lives in the state machine (durable state).
+   */
+  saveSnapshot(meta: SnapshotMeta, data: Uint8Array | undefined, compactIndex: number): void {
     this.snapshot = meta;
     this.snapshotData = data;
     this.entries = this.entries.filter((e) => e.index > compactIndex);
+  }
+
+  /** A durable state machine's persist() (or a restore made durable): its state as of `index`. */
+  persistStateMachine(data: Uint8Array, index: number): void {
+    this.stateMachine = { data, index };
   }
 
   /** Entries to restart from: those after the snapshot, which must be contiguous from it. */

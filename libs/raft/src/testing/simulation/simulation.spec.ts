@@ -11,7 +11,7 @@ import { SimulationFailure } from './simulation';
  * `npm run sim:raft -- --seeds N` runs more.
  */
 
-const CLEAN_SEEDS = { chaos: 25, figure8: 8, elections: 15, diskLoss: 8 };
+const CLEAN_SEEDS = { chaos: 25, figure8: 8, elections: 15, diskLoss: 8, durable: 3 };
 
 describe('Raft simulation, clean runs', () => {
   it(`runs ${CLEAN_SEEDS.chaos} seeds of the chaos profile clean, exercising every fault class`, () => {
@@ -51,6 +51,15 @@ describe('Raft simulation, clean runs', () => {
       readmissions += report.counts.readmissions;
     }
     expect(readmissions).toBeGreaterThan(0);
+  });
+
+  it(`runs ${CLEAN_SEEDS.durable} seeds of the chaos profile clean with durable state machines (local snapshots without data, live snapshots sent, restarts from the durable copy)`, () => {
+    let snapshotsInstalled = 0;
+    for (let seed = 1; seed <= CLEAN_SEEDS.durable; seed++) {
+      const report = runChaos({ ...chaosProfile(seed), durableStateMachine: true });
+      snapshotsInstalled += report.counts.snapshotsInstalled;
+    }
+    expect(snapshotsInstalled).toBeGreaterThan(0);
   });
 
   it('replays a seed identically', () => {

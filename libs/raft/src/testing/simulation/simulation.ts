@@ -31,6 +31,8 @@ export interface SimulationOptions {
   diskLatencyMsMax?: number;
   snapshotEveryEntries?: number;
   compactionMarginEntries?: number;
+  /** Nodes keep the state machine durably on their own (see SimNodeOptions.durableStateMachine). */
+  durableStateMachine?: boolean;
   appendBytesMax?: number;
   inflightCountMax?: number;
   preVote?: boolean;
@@ -141,6 +143,7 @@ export class Simulation {
       diskLatencyMsMax: 3,
       snapshotEveryEntries: 64,
       compactionMarginEntries: 8,
+      durableStateMachine: false,
       appendBytesMax: 64 * 1024,
       inflightCountMax: 64,
       preVote: true,
@@ -236,6 +239,7 @@ export class Simulation {
     const node = this.aliveNode(id);
     if (node === undefined) return;
     node.crashDuringWrite(this.random.chance(0.5));
+    if (this.options.durableStateMachine) node.crashStateMachine(this.random.chance(0.5));
     for (const handle of node.abandonProposals()) this.abandoned.add(handle);
     this.nodes.delete(id);
     this.crashed.add(id);
@@ -432,6 +436,7 @@ export class Simulation {
         diskLatencyMsMax: this.options.diskLatencyMsMax,
         snapshotEveryEntries: this.options.snapshotEveryEntries,
         compactionMarginEntries: this.options.compactionMarginEntries,
+        durableStateMachine: this.options.durableStateMachine,
         appendBytesMax: this.options.appendBytesMax,
         inflightCountMax: this.options.inflightCountMax,
         preVote: this.options.preVote,
@@ -476,7 +481,8 @@ export class Simulation {
       },
     );
     this.nodes.set(id, node);
-    this.checker.nodeStarted(id, node.sm.appliedIndex);
+    // Raft's applied index: a durable state machine may hold more, which Raft applies again.
+    this.checker.nodeStarted(id, node.core.status().applied);
   }
 
   /**
