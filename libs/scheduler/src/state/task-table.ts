@@ -120,6 +120,29 @@ function formatId(high: number, low: number): string {
   return high === 0 ? String(low) : String(high) + String(low).padStart(10, '0');
 }
 
+/**
+ * The id writeIdBytes wrote at `offset` into decimalHigh/decimalLow; a RangeError when the bytes
+ * run past the array or hold 2^63 or more.
+ */
+function readIdBytes(source: Uint8Array, offset: number): void {
+  if (offset >>> 0 !== offset || offset + 8 > source.length)
+    throw new RangeError(`no 8 bytes at ${offset} of ${source.length}`);
+  const wordHigh =
+    ((source[offset] << 24) |
+      (source[offset + 1] << 16) |
+      (source[offset + 2] << 8) |
+      source[offset + 3]) >>>
+    0;
+  const wordLow =
+    ((source[offset + 4] << 24) |
+      (source[offset + 5] << 16) |
+      (source[offset + 6] << 8) |
+      source[offset + 7]) >>>
+    0;
+  if (wordHigh >= 0x8000_0000) throw new RangeError('not a task id: 2^63 or more');
+  toDecimal(wordHigh, wordLow);
+}
+
 type SlotArray = Uint8Array | Uint16Array | Uint32Array | Float64Array;
 
 function grownCopy<A extends SlotArray>(array: A, capacity: number): A {
@@ -223,22 +246,7 @@ export class TaskTable<Extra> {
    * million tasks saves a parse and a string each). Same errors as add() and idFromBytes().
    */
   addFromBytes(source: Uint8Array, offset: number): number {
-    if (offset >>> 0 !== offset || offset + 8 > source.length)
-      throw new RangeError(`no 8 bytes at ${offset} of ${source.length}`);
-    const wordHigh =
-      ((source[offset] << 24) |
-        (source[offset + 1] << 16) |
-        (source[offset + 2] << 8) |
-        source[offset + 3]) >>>
-      0;
-    const wordLow =
-      ((source[offset + 4] << 24) |
-        (source[offset + 5] << 16) |
-        (source[offset + 6] << 8) |
-        source[offset + 7]) >>>
-      0;
-    if (wordHigh >= 0x8000_0000) throw new RangeError('not a task id: 2^63 or more');
-    toDecimal(wordHigh, wordLow);
+    readIdBytes(source, offset);
     const lowTop = Math.floor(decimalLow / TWO_POW_32);
     return this.insert(decimalHigh * 4 + lowTop, (decimalLow - lowTop * TWO_POW_32) >>> 0);
   }
@@ -342,22 +350,7 @@ export class TaskTable<Extra> {
 
   /** The id written by writeIdBytes; a RangeError when the bytes are out of range or >= 2^63. */
   static idFromBytes(source: Uint8Array, offset: number): string {
-    if (offset >>> 0 !== offset || offset + 8 > source.length)
-      throw new RangeError(`no 8 bytes at ${offset} of ${source.length}`);
-    const wordHigh =
-      ((source[offset] << 24) |
-        (source[offset + 1] << 16) |
-        (source[offset + 2] << 8) |
-        source[offset + 3]) >>>
-      0;
-    const wordLow =
-      ((source[offset + 4] << 24) |
-        (source[offset + 5] << 16) |
-        (source[offset + 6] << 8) |
-        source[offset + 7]) >>>
-      0;
-    if (wordHigh >= 0x8000_0000) throw new RangeError('not a task id: 2^63 or more');
-    toDecimal(wordHigh, wordLow);
+    readIdBytes(source, offset);
     return formatId(decimalHigh, decimalLow);
   }
 
