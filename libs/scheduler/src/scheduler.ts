@@ -390,19 +390,16 @@ export class Scheduler implements SchedulerApi {
         'cursor',
         'cursor must be a next_cursor this API returned',
       );
-    const after = query.cursor !== undefined ? BigInt(query.cursor) : -1n;
     const state = this.stateMachine.state;
-    // The page's ids first (memory only), then their definitions from the store.
-    const page: { id: bigint; slot: number }[] = [];
-    for (const slot of state.table.slots()) {
-      if (query.status !== undefined && state.statusOf(slot) !== query.status) continue;
-      const id = BigInt(state.table.idOf(slot));
-      if (id <= after) continue;
-      page.push({ id, slot });
-    }
-    page.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const tasks = await Promise.all(page.slice(0, limit).map(({ slot }) => this.viewOfSlot(slot)));
-    return { tasks, ...(page.length > limit ? { nextCursor: tasks[tasks.length - 1].id } : {}) };
+    const status = query.status;
+    // The page's slots from memory, then their definitions from the store.
+    const page = state.table.pageOfSlots(
+      limit,
+      query.cursor,
+      status === undefined ? () => true : (slot) => state.statusOf(slot) === status,
+    );
+    const tasks = await Promise.all(page.slots.map((slot) => this.viewOfSlot(slot)));
+    return { tasks, ...(page.more ? { nextCursor: tasks[tasks.length - 1].id } : {}) };
   }
 
   async nextFireTimes(taskId: string, count: number, options: ReadOptions = {}): Promise<number[]> {

@@ -614,3 +614,28 @@ describe('TaskTable reserve', () => {
     expect(table.slotOf('100998')).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe('TaskTable pageOfSlots', () => {
+  it('pages through the accepted ids in ascending order, as a sort of every id would', () => {
+    const random = new SeededRandom(31);
+    const table = new TaskTable<string>();
+    const ids = new Set<string>(EDGE_IDS);
+    for (let k = 0; k < 3_000; k++) ids.add(randomId(random));
+    for (const id of ids) table.add(id);
+    for (const id of [...ids].filter((_, i) => i % 7 === 0)) table.remove(table.slotOf(id));
+    const accept = (slot: number): boolean => table.idOf(slot).endsWith('3') === false;
+    const expected = [...ids]
+      .filter((id) => table.has(id) && !id.endsWith('3'))
+      .sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 1_000; pages++) {
+      const page = table.pageOfSlots(97, cursor, accept);
+      seen.push(...page.slots.map((slot) => table.idOf(slot)));
+      if (!page.more) break;
+      cursor = table.idOf(page.slots[page.slots.length - 1]);
+    }
+    expect(seen).toEqual(expected);
+    expect(table.pageOfSlots(10, MAX_ID, () => true)).toEqual({ slots: [], more: false });
+  });
+});

@@ -466,6 +466,48 @@ export class TaskTable<Extra> {
     this.extras.clear();
   }
 
+  /**
+   * The ids of up to `limit` live slots that `accept` takes, in ascending id order, each greater
+   * than `afterId` when given (a page of a listing; `more` says whether more would follow). One
+   * pass over the slots without a string or an allocation per task: ids compare as their packed
+   * words, which order like the numbers.
+   */
+  pageOfSlots(
+    limit: number,
+    afterId: string | undefined,
+    accept: (slot: number) => boolean,
+  ): { slots: number[]; more: boolean } {
+    let after0 = -1;
+    let after1 = -1;
+    if (afterId !== undefined) {
+      if (!this.parse(afterId)) throw new RangeError(`not a task id: ${JSON.stringify(afterId)}`);
+      after0 = this.parsedWord0;
+      after1 = this.parsedWord1;
+    }
+    const word0 = this.idWord0;
+    const word1 = this.idWord1;
+    const less = (a: number, b: number): boolean =>
+      word0[a] < word0[b] || (word0[a] === word0[b] && word1[a] < word1[b]);
+    // The `limit + 1` smallest so far, ascending: slots come mostly in id order, so a candidate is
+    // usually compared with the last one only.
+    const best: number[] = [];
+    const keep = limit + 1;
+    for (let slot = 0; slot < this.highWater; slot++) {
+      const w0 = word0[slot];
+      if (w0 === FREE) continue;
+      if (w0 < after0 || (w0 === after0 && word1[slot] <= after1)) continue;
+      if (best.length === keep && !less(slot, best[keep - 1])) continue;
+      if (!accept(slot)) continue;
+      let at = best.length;
+      while (at > 0 && less(slot, best[at - 1])) at--;
+      best.splice(at, 0, slot);
+      if (best.length > keep) best.pop();
+    }
+    const more = best.length > limit;
+    if (more) best.pop();
+    return { slots: best, more };
+  }
+
   /** Whether taskId is a task id; if so its packed words go to parsedWord0 and parsedWord1. */
   private parse(taskId: string): boolean {
     if (typeof taskId !== 'string') return false;
