@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { compileSchedule } from '../schedule';
 import type {
   ExecutionView,
@@ -13,6 +12,7 @@ import type {
   CommandRefusal,
   CommandResult,
   CreateTasksCommand,
+  TaskTiming,
   CreatedTask,
   FireRecord,
   SchedulerCommand,
@@ -34,9 +34,12 @@ import {
   type TaskRow,
 } from './state-store-codec';
 import type { CheckpointSource } from './state-checkpoint';
+import { specDigestOf } from './spec-digest';
 import { TaskTable } from './task-table';
 
 export type { IdempotencyEntry } from './state-store-codec';
+export type { TaskTiming } from './scheduler-command';
+export { specDigestOf } from './spec-digest';
 
 /** How long an ended task (deleted or completed) keeps its idempotency key, and a completed task stays queryable. */
 export const ENDED_TASK_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -48,7 +51,7 @@ const STATUS_NAMES: readonly Exclude<TaskStatus, 'deleted'>[] = ['active', 'paus
 const OVERLAPS: readonly OverlapPolicy[] = ['allow', 'skip', 'buffer_one'];
 const MISFIRES: readonly MisfirePolicy[] = ['fire_once', 'fire_all', 'skip'];
 /** policyBits: overlap in bits 0-1, misfire in bits 2-3. */
-function policyBitsOf(spec: TaskSpec): number {
+function policyBitsOf(spec: TaskTiming): number {
   return OVERLAPS.indexOf(spec.overlap) | (MISFIRES.indexOf(spec.misfire) << 2);
 }
 
@@ -64,19 +67,6 @@ export interface StateObserver {
   /** A record arrived for a fire that already had one (a duplicate delivery around a failover). */
   duplicateRecorded?(record: FireRecord): void;
 }
-
-/** The parts of a task's spec that scheduling needs: kept in memory (the rest is on disk). */
-export type TaskTiming = Pick<
-  TaskSpec,
-  | 'schedule'
-  | 'startAtMs'
-  | 'endAtMs'
-  | 'expireAtMs'
-  | 'jitterMs'
-  | 'overlap'
-  | 'misfire'
-  | 'idempotencyKey'
->;
 
 /**
  * The scheduler's replicated state: the fold of SchedulerCommands. Deterministic — every time it
@@ -289,7 +279,11 @@ export class SchedulerState {
 
   private create(command: CreateTasksCommand): CommandResult {
     const created: (CreatedTask | CommandRefusal)[] = [];
-    for (const { taskId, spec } of command.tasks) {
+    for (const item of command.tasks) {
+      const taskId = item.taskId;
+      // An item decoded from the log carries its delivery encoded (and its spec's digest): the
+      // body is never parsed or encoded again here.
+      const spec: TaskTiming = 'spec' in item ? item.spec : item.timing;
       if (this.table.has(taskId)) {
         created.push({ error: 'id_taken', taskId });
         continue;
@@ -297,7 +291,7 @@ export class SchedulerState {
       const key = spec.idempotencyKey;
       let specDigest: string | undefined;
       if (key !== undefined) {
-        specDigest = specDigestOf(spec);
+        specDigest = 'spec' in item ? specDigestOf(item.spec) : item.specDigest;
         const existing = this.idempotencyKeys.get(key);
         if (existing !== undefined) {
           created.push(
@@ -325,7 +319,7 @@ export class SchedulerState {
         this.writes.push({
           type: 'put',
           key: this.key(FAMILY.delivery, slot),
-          value: encodeDelivery(spec),
+          value: 'spec' in item ? encodeDelivery(item.spec) : item.delivery,
         });
       this.dirtyRows.add(slot);
       if (key !== undefined && specDigest !== undefined) {
@@ -475,7 +469,7 @@ export class SchedulerState {
   // ---- helpers -----------------------------------------------------------------------------
 
   /** Sets the in-memory spec fields (all but the schedule ref) from a spec. */
-  private setTiming(slot: number, spec: TaskSpec, manualFires: number[] | undefined): void {
+  private setTiming(slot: number, spec: TaskTiming, manualFires: number[] | undefined): void {
     if (spec.schedule.kind === 'once') this.table.setRunAtMs(slot, spec.schedule.runAtMs);
     else this.table.setRunAtMs(slot, Number.NaN);
     this.table.setPolicyBits(slot, policyBitsOf(spec));
@@ -749,20 +743,6 @@ export function nextFireAfter(spec: TaskSpec, afterMs: number): number | undefin
   if (spec.schedule.kind === 'cron' && spec.expireAtMs !== undefined && next > spec.expireAtMs)
     return undefined;
   return next;
-}
-
-/** A digest of the spec's JSON with sorted keys: two specs that mean the same give the same digest. */
-export function specDigestOf(spec: TaskSpec): string {
-  const json = JSON.stringify(spec, (_key, value: unknown) =>
-    value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? Object.fromEntries(
-          Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
-            a < b ? -1 : a > b ? 1 : 0,
-          ),
-        )
-      : value,
-  );
-  return createHash('sha256').update(json).digest('base64url').slice(0, 22);
 }
 
 export type { ExecutionView };
