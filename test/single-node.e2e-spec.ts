@@ -147,7 +147,7 @@ it('refuses every kind of bad input with its code and stores nothing', async () 
 });
 
 it('loses no acknowledged task when killed -9 right after createTask', async () => {
-  const atSeconds = nowSeconds() + 20;
+  const atSeconds = nowSeconds() + 10;
   const ids: string[] = [];
   for (let i = 0; i < 20; i++)
     ids.push(
