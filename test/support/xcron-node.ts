@@ -103,7 +103,7 @@ export class XcronNode {
       TS_NODE_PROJECT: tsconfig,
     };
     // A built node runs as `npm run start:prod` runs it: through bin/xcron-server (which sets
-    // the process up, then execs node: the PID is the node's), node options in NODE_OPTIONS.
+    // the process up, then execs node: the PID is the node's), node options in XCRON_NODE_ARGS.
     const child =
       this.config.launch === 'built'
         ? spawn(BUILT_LAUNCHER, config, {
@@ -111,7 +111,7 @@ export class XcronNode {
             env: {
               ...env,
               NODE: process.execPath,
-              NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...nodeArgs].join(' ').trim(),
+              XCRON_NODE_ARGS: nodeArgs.join(' '),
             },
             stdio: ['ignore', 'pipe', 'pipe'],
           })

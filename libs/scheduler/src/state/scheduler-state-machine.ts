@@ -78,6 +78,13 @@ export class SchedulerStateMachine implements StateMachine {
   private storeWrite: Promise<void> = Promise.resolve();
   private journalWrite: Promise<unknown> = Promise.resolve();
   private persistedThrough = 0;
+  /** Delivery reads asked for in this turn of the event loop (see delivery()). */
+  private deliveryReads: {
+    readonly key: Uint8Array;
+    readonly taskId: string;
+    resolve(delivery: TaskDelivery): void;
+    reject(error: unknown): void;
+  }[] = [];
   /** Index of the newest checkpoint written (or loaded); the journal is kept from it on. */
   private checkpointIndex = 0;
   /** Index of the last entry the store holds (its meta record), as found at start-up. */
@@ -255,18 +262,47 @@ export class SchedulerStateMachine implements StateMachine {
 
   // ---- reads of what lives on disk ---------------------------------------------------------
 
-  /** The task's callback, timeout, retry and name, from the store. */
-  async delivery(slot: number): Promise<TaskDelivery> {
+  /**
+   * The task's callback, timeout, retry and name, from the store. Requests made in the same turn
+   * of the event loop are read with one getMany: thousands of fires falling due together load
+   * their deliveries a few hundred per store call, not one call each.
+   */
+  delivery(slot: number): Promise<TaskDelivery> {
     const taskId = this.state.table.idOf(slot);
     const key = new Uint8Array(9);
     key[0] = FAMILY.delivery;
     this.state.table.writeIdBytes(slot, key, 1);
-    // What was applied so far — the fold running now included — is in the store once this resolves.
-    await this.storeWrite.catch(() => undefined);
-    const bytes = await this.store.get(key);
-    if (bytes === undefined)
-      throw new Error(`task ${taskId}: its definition is missing from the state store`);
-    return decodeDelivery(bytes);
+    return new Promise((resolve, reject) => {
+      this.deliveryReads.push({ key, taskId, resolve, reject });
+      if (this.deliveryReads.length === 1) queueMicrotask(() => void this.readDeliveries());
+    });
+  }
+
+  private async readDeliveries(): Promise<void> {
+    const reads = this.deliveryReads;
+    this.deliveryReads = [];
+    try {
+      // What was applied so far — a fold running when the read was asked for included — is in
+      // the store once this resolves.
+      await this.storeWrite.catch(() => undefined);
+      const values = await this.store.getMany(reads.map((read) => read.key));
+      reads.forEach((read, i) => {
+        const bytes = values[i];
+        if (bytes === undefined) {
+          read.reject(
+            new Error(`task ${read.taskId}: its definition is missing from the state store`),
+          );
+          return;
+        }
+        try {
+          read.resolve(decodeDelivery(bytes));
+        } catch (error) {
+          read.reject(error);
+        }
+      });
+    } catch (error) {
+      for (const read of reads) read.reject(error);
+    }
   }
 
   /** The task's last executions, newest first (at most EXECUTION_HISTORY_PER_TASK). */
