@@ -33,6 +33,7 @@ import {
 } from './state/scheduler-command';
 import { SchedulerStateMachine } from './state/scheduler-state-machine';
 import { newTaskView, taskViewOf } from './state/task-view';
+import { CreateCoalescer } from './write/create-coalescer';
 import { TaskIdGenerator, isTaskId, nodeNumberOf } from './task/task-id-generator';
 import { normalizeTaskSpec, patchTaskSpec, type TaskSpecContext } from './task/task-spec';
 import {
@@ -121,6 +122,8 @@ const ID_RETRIES = 3;
  */
 export class Scheduler implements SchedulerApi {
   private readonly ids: TaskIdGenerator;
+  /** Creates of the same turn of the event loop, one Raft entry. */
+  private readonly creates: CreateCoalescer;
   private unsubscribeRole: (() => void) | undefined;
   private leading = false;
   private leadershipEpoch = 0;
@@ -136,6 +139,7 @@ export class Scheduler implements SchedulerApi {
     private readonly timer: WheelFireTimer,
   ) {
     this.ids = new TaskIdGenerator(nodeNumberOf(options.nodeId), this.now);
+    this.creates = new CreateCoalescer((command) => this.write(command, false), this.now);
   }
 
   static async start(options: SchedulerOptions): Promise<Scheduler> {
@@ -294,10 +298,9 @@ export class Scheduler implements SchedulerApi {
     const results = new Array<BatchCreateResult | undefined>(specs.length);
     let todo = specs.map((spec, i) => ({ i, spec }));
     for (let attempt = 0; todo.length > 0; attempt++) {
-      const atMs = this.now();
       const batch = todo.map(({ spec }) => ({ taskId: this.ids.next(), spec }));
       // No read barrier after the write: a new task is what apply makes of (id, spec, atMs).
-      const outcome = await this.write({ t: 'create', atMs, tasks: batch }, false);
+      const { result: outcome, atMs } = await this.creates.create(batch);
       if (!('ok' in outcome) || outcome.created === undefined)
         throw refusalError(outcome as CommandRefusal);
       const retry: typeof todo = [];
