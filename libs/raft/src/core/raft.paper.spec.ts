@@ -1123,3 +1123,63 @@ describe('membership changes (thesis §4, single-server)', () => {
     expect(() => newCore('n2').proposeConfChange(addLearner('n4'))).toThrow(NotLeaderError);
   });
 });
+
+describe('leader pipelining (thesis §10.2.1): Appends go before the leader writes its own log', () => {
+  it('followers alone may commit what the leader has not persisted; the leader counts itself and applies only once its write is done; a commit-only broadcast is what a driver may hold back', () => {
+    const net = cluster(THREE);
+    const leader = net.elect('n1');
+    const first = leader.propose([encoder.encode('x')]).firstIndex;
+
+    // The Appends go out before the leader's Ready, whose write of x stays in flight.
+    const appends = ofType(leader.takeMessages(), MessageType.Append);
+    expect(appends.map((m) => m.to).sort()).toEqual(['n2', 'n3']);
+    const leaderWrite = leader.ready();
+    expect(leaderWrite.entries.map((e) => e.index)).toEqual([first]);
+    expect(leader.takeCommitted()).toEqual([]);
+
+    // One follower's acknowledgement is not enough while the leader's own write is in flight.
+    const acks = appends.map((append) => {
+      const follower = net.core(append.to);
+      follower.step(append);
+      return ofType(outbox(takeReady(follower)), MessageType.AppendResp)[0];
+    });
+    leader.step(acks[0]);
+    expect(leader.log.committed).toBeLessThan(first);
+    // Both followers persisted x: a majority without the leader.
+    leader.step(acks[1]);
+    expect(leader.log.committed).toBe(first);
+    expect(leader.log.stable).toBeLessThan(first);
+    // Nothing to apply until the leader's write is done; nothing to send but the new commit.
+    expect(leader.takeCommitted()).toEqual([]);
+    expect(leader.onlyCommitToSend()).toBe(true);
+
+    // New entries: the commit goes out with them, no longer alone.
+    const second = leader.propose([encoder.encode('y')]).firstIndex;
+    expect(leader.onlyCommitToSend()).toBe(false);
+    const next = ofType(leader.takeMessages(), MessageType.Append);
+    expect(next).toHaveLength(2);
+    for (const m of next) {
+      expect(m.commit).toBe(first);
+      expect(m.entries?.map((e) => e.index)).toEqual([second]);
+    }
+
+    leader.advance(leaderWrite);
+    expect(leader.takeCommitted().map((e) => e.index)).toEqual([first]);
+    expect(leader.onlyCommitToSend()).toBe(false);
+  });
+
+  it('the leader counts its own log toward a commit only once its write is done', () => {
+    const net = cluster(THREE);
+    const leader = net.elect('n1');
+    const index = leader.propose([encoder.encode('x')]).firstIndex;
+    const append = ofType(leader.takeMessages(), MessageType.Append).find((m) => m.to === 'n2')!;
+    const write = leader.ready();
+    const follower = net.core('n2');
+    follower.step(append);
+    leader.step(ofType(outbox(takeReady(follower)), MessageType.AppendResp)[0]);
+    // One follower and the leader's in-flight write: not a majority of persisted copies.
+    expect(leader.log.committed).toBeLessThan(index);
+    leader.advance(write);
+    expect(leader.log.committed).toBe(index);
+  });
+});
