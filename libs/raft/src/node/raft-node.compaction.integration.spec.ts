@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Entry } from '../core/types';
 import { RaftNode } from './raft-node';
 import type { StateMachine } from './state-machine';
+import { waitFor } from './testing/integration-support';
 
 /** Log compaction with large entries: a single node on classic-level, in a temp directory. */
 
@@ -28,14 +29,6 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-async function waitFor(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function dirBytes(dir: string): number {

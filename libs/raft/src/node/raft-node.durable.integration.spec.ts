@@ -1,10 +1,10 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Member } from '../core/types';
 import { DurableKvMachine } from '../testing/durable-kv-machine';
-import { RaftNode, type RaftNodeLogger } from './raft-node';
+import { RaftNode } from './raft-node';
+import { CapturingLogger, freePorts, waitFor } from './testing/integration-support';
 
 /**
  * RaftNode with a durable state machine (its own classic-level database is the snapshot): three
@@ -12,43 +12,6 @@ import { RaftNode, type RaftNodeLogger } from './raft-node';
  */
 
 const encoder = new TextEncoder();
-
-class CapturingLogger implements RaftNodeLogger {
-  readonly lines: string[] = [];
-  info(message: string): void {
-    this.lines.push(`info ${message}`);
-  }
-  warn(message: string): void {
-    this.lines.push(`warn ${message}`);
-  }
-  error(message: string): void {
-    this.lines.push(`error ${message}`);
-  }
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve) => {
-          const server = createServer();
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
-
-async function waitFor(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** The snapshot files of a node: index, format version, flags and data bytes, newest first. */
 function snapshotFiles(

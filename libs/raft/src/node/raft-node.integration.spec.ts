@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotLeaderError } from '../core/errors';
 import { EntryType, type Entry, type Member, type SnapshotMeta } from '../core/types';
-import { RaftNode, type RaftNodeLogger, type RoleChange } from './raft-node';
+import { RaftNode, type RoleChange } from './raft-node';
 import type { StateMachine } from './state-machine';
+import { CapturingLogger, freePorts, waitFor } from './testing/integration-support';
 
 /**
  * Three real nodes in one process: TCP on 127.0.0.1, classic-level logs and snapshot files in temp
@@ -46,43 +46,6 @@ class KvMachine implements StateMachine {
     this.appliedIndex = parsed.appliedIndex;
     this.data.clear();
     for (const [key, value] of parsed.data) this.data.set(key, value);
-  }
-}
-
-class CapturingLogger implements RaftNodeLogger {
-  readonly lines: string[] = [];
-  info(message: string): void {
-    this.lines.push(`info ${message}`);
-  }
-  warn(message: string): void {
-    this.lines.push(`warn ${message}`);
-  }
-  error(message: string): void {
-    this.lines.push(`error ${message}`);
-  }
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve) => {
-          const server = createServer();
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
-
-async function waitFor(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -9,6 +8,7 @@ import type { Entry, Member } from '../core/types';
 import { DurableKvMachine } from '../testing/durable-kv-machine';
 import { RaftNode } from './raft-node';
 import type { StateMachine } from './state-machine';
+import { freePorts, waitFor as waitForCondition } from './testing/integration-support';
 
 /**
  * The memory the in-memory log holds under large entries: `snapshotEveryBytes` takes a snapshot
@@ -37,6 +37,9 @@ const LOG_BYTES_BOUND = SNAPSHOT_EVERY_BYTES + COMPACTION_MARGIN_BYTES + CONCURR
  */
 const LOG_BYTES_PEAK = LOG_BYTES_BOUND + 32 * MIB;
 
+const waitFor = (what: string, done: () => boolean, timeoutMs = 20_000): Promise<void> =>
+  waitForCondition(what, done, timeoutMs);
+
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** Remembers only the size of what it applied: its snapshot (a file, with data) is a few bytes. */
@@ -50,30 +53,6 @@ class CountingMachine implements StateMachine {
     return new TextEncoder().encode(String(this.appliedBytes));
   }
   async restore(): Promise<void> {}
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve) => {
-          const server = createServer();
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
-
-async function waitFor(what: string, done: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /**
