@@ -457,23 +457,6 @@ export class RaftCore {
   }
 
   /**
-   * On a leader: whether all it has to send is a new commit index (empty Appends) — no entries for
-   * any follower, no other message. A driver may hold such a broadcast back while its own write of
-   * the newly committed entries is in flight: once that write is done it applies them, its
-   * proposers propose again, and the next Append carries the commit with their entries (each
-   * empty Append costs every follower a Ready of its own). Heartbeats carry the commit meanwhile.
-   */
-  onlyCommitToSend(): boolean {
-    if (this.role !== 'leader' || !this.broadcastCommit || this.messages.length > 0) return false;
-    for (const [id, progress] of this.progress) {
-      if (id === this.id) continue;
-      if (progress.appendWanted) return false;
-      if (!progress.paused && progress.next <= this.log.lastIndex) return false;
-    }
-    return true;
-  }
-
-  /**
    * Committed entries to apply now, outside a Ready (while a Ready's write may be in flight): only
    * entries this node has already persisted (the same limit as `Ready.committedEntries`), in log
    * order, each handed out once — to a later Ready as little as to a later call. The driver applies

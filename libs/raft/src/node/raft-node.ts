@@ -198,15 +198,8 @@ export class RaftNode {
   private applyChain: Promise<void> = Promise.resolve();
   /** Whether pump() queued an apply since the Ready loop last waited for the chain. */
   private appliesQueued = false;
-  /** pump() holds the leader's messages back until the next turn of the event loop (see there). */
-  private holdingMessages = false;
-  /** The last hold ended: the next pump sends before it may hold again. */
-  private sendBeforeHolding = false;
-  private readonly releaseMessages = (): void => {
-    this.holdingMessages = false;
-    this.sendBeforeHolding = true;
-    this.scheduleDrive();
-  };
+  /** pump() held the leader's messages back for one turn (see there). */
+  private messagesDeferred = false;
   /** The snapshot being written (and the log compacted behind it), if any: one at a time. */
   private snapshotting: Promise<void> | undefined;
   /** The log store reclaiming the disk space of compacted entries, if it does (one at a time). */
@@ -901,30 +894,19 @@ export class RaftNode {
     if (committed.length > 0) {
       this.appliesQueued = this.core.currentRole === 'leader';
       void this.enqueueApply(committed).catch((error) => this.fail(error));
-      if (!this.holdingMessages && !this.sendBeforeHolding && this.core.currentRole === 'leader') {
+      if (!this.messagesDeferred && this.core.currentRole === 'leader') {
         // A new commit index alone would cost each follower a write of its own (a Ready whose hard
         // state changed). The proposers resolved by this apply propose again before the next
-        // turn, so one Append then carries their entries and the commit. Until the next turn
-        // (every pump until then holds), and not twice in a row: a steady stream of commits
-        // must not hold replication back.
-        this.holdingMessages = true;
-        setImmediate(this.releaseMessages);
+        // turn, so one Append then carries their entries and the commit. Only one turn: a steady
+        // stream of commits must not hold replication back.
+        this.messagesDeferred = true;
+        this.scheduleDrive();
+        return;
       }
     }
-    if (this.holdingMessages) return;
-    // A commit that a quorum of followers reached before this leader's own write of those entries
-    // is done: the entries are applied (and their proposers propose again) once the write is, and
-    // the next Append carries the commit then. Sent alone now, it would cost each follower a Ready.
-    const log = this.core.log;
-    if (log.stable < log.committed && this.core.onlyCommitToSend()) return;
-    this.sendBeforeHolding = false;
+    this.messagesDeferred = false;
     const messages = this.core.takeMessages();
-    if (messages.length > 0) {
-      this.sendAll(messages);
-      // On the wire before this node's own write of those entries is encoded and submitted: the
-      // followers' writes (one of which the commit waits for) start that much sooner.
-      this.transport.flushNow();
-    }
+    if (messages.length > 0) this.sendAll(messages);
   }
 
   private async drive(): Promise<void> {
@@ -966,10 +948,7 @@ export class RaftNode {
   }
 
   private async handleReady(ready: Ready): Promise<void> {
-    if (ready.messages.length > 0) {
-      this.sendAll(ready.messages);
-      this.transport.flushNow();
-    }
+    this.sendAll(ready.messages);
     if (ready.snapshot) {
       // The state machine is replaced: every apply taken before must be done (none is taken after),
       // and a snapshot of our own being written must not land after the leader's.

@@ -137,19 +137,6 @@ export class PeerConnection {
     });
   }
 
-  /**
-   * Writes what is queued now rather than on the scheduled turn: for a sender that wants its
-   * frames on the wire before it goes on with something long (a leader's Appends before it
-   * encodes and submits its own log write).
-   */
-  flushNow(): void {
-    if (this.flushScheduled !== undefined) {
-      clearImmediate(this.flushScheduled);
-      this.flushScheduled = undefined;
-    }
-    this.flush();
-  }
-
   /** Closes for a frame that breaks the protocol; logged, counted; other connections are untouched. */
   protocolError(reason: string): void {
     if (this.state === 'closing' || this.state === 'closed') return;

@@ -183,15 +183,6 @@ export class PeerTransport {
   }
 
   /**
-   * Writes the frames queued for every peer now instead of on the next turn of the event loop
-   * (sends coalesce per turn otherwise). For a caller about to do something long before that turn.
-   */
-  flushNow(): void {
-    if (this.state !== 'running') return;
-    for (const link of this.links.values()) link.flushNow();
-  }
-
-  /**
    * Sends `payload` to the peer's request handler and resolves with its answer. Rejects with
    * RequestTimeoutError, ConnectionLostError (the connection failed before the answer came),
    * RemoteHandlerError (the handler threw; its message is carried back), TransportStoppedError,
