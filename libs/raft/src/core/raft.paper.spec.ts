@@ -931,6 +931,20 @@ describe('ReadIndex (thesis §6.4)', () => {
     expect(net.readStates.get('n1')).toEqual([{ index: 1, context: 'early' }]);
   });
 
+  it('a sole voter restarted with a lagging persisted commit answers reads only once its no-op commits', () => {
+    // It acknowledged entries 1-3 before it stopped, but its hard state says commit 1.
+    const core = newCore('n1', { voters: ['n1'], logTerms: [1, 1, 1], hardState: { commit: 1 } });
+    core.campaign();
+    expect(core.status()).toMatchObject({ role: 'leader', commit: 1 });
+    core.readIndex('after-restart');
+    // takeReady persists what the Ready holds (the no-op): a sole voter then commits it, and 2
+    // and 3 with it. Not before: at commit 1 a read could miss acknowledged entries 2 and 3.
+    const first = takeReady(core);
+    expect(first.readStates).toEqual([]);
+    const second = takeReady(core);
+    expect(second.readStates).toEqual([{ index: 4, context: 'after-restart' }]);
+  });
+
   it("a follower's read goes through the leader and comes back with the leader's commit index", () => {
     const net = cluster(THREE);
     const leader = net.elect('n1');

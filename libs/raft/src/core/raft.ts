@@ -1002,12 +1002,18 @@ export class RaftCore {
   }
 
   private handleReadIndex(from: NodeId, context: string): void {
-    if (this.bugs.readWithoutReadIndex || voters(this.memberships.current).length === 1) {
+    if (this.bugs.readWithoutReadIndex) {
       this.answerRead(from, context, this.log.committed);
       return;
     }
+    // A new leader's commit index may be behind what was committed before it led — a sole voter
+    // restarted too (its persisted commit can lag what it acknowledged): reads wait for its no-op.
     if (!this.committedInCurrentTerm()) {
       this.pendingReadIndexes.push({ from, context });
+      return;
+    }
+    if (voters(this.memberships.current).length === 1) {
+      this.answerRead(from, context, this.log.committed);
       return;
     }
     this.readOnly.add(context, this.log.committed, from);
