@@ -1,35 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Entry } from '../core/types';
 import { RaftNode } from './raft-node';
-import type { StateMachine } from './state-machine';
-import { waitFor } from './testing/integration-support';
+import { CountingMachine, freePorts, waitFor } from './testing/integration-support';
 
 /** Log compaction with large entries: a single node on classic-level, in a temp directory. */
-
-/** Remembers only the size of what it applied: the log, not the state, is under test. */
-class CountingMachine implements StateMachine {
-  appliedBytes = 0;
-  apply(entries: readonly Entry[]): Uint8Array[] {
-    for (const entry of entries) this.appliedBytes += entry.data.length;
-    return entries.map(() => new Uint8Array(0));
-  }
-  snapshot(): Uint8Array {
-    return new TextEncoder().encode(String(this.appliedBytes));
-  }
-  async restore(): Promise<void> {}
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function dirBytes(dir: string): number {
   let total = 0;
@@ -48,7 +24,7 @@ describe('RaftNode: log compaction margin in bytes', () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('keeps at most compactionMarginBytes of entries behind a snapshot, and reclaims the space on disk', async () => {
-    const port = await freePort();
+    const port = (await freePorts(1))[0];
     const id = `127.0.0.1:${port}`;
     const node = await RaftNode.start({
       id,

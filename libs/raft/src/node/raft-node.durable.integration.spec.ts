@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import type { Member } from '../core/types';
 import { DurableKvMachine } from '../testing/durable-kv-machine';
 import { RaftNode } from './raft-node';
-import { CapturingLogger, freePorts, waitFor } from './testing/integration-support';
+import {
+  CapturingLogger,
+  freePorts,
+  waitFor,
+  loopbackNodeOptions,
+} from './testing/integration-support';
 
 /**
  * RaftNode with a durable state machine (its own classic-level database is the snapshot): three
@@ -53,19 +58,9 @@ describe('RaftNode with a durable state machine: three nodes over TCP with class
   const start = async (member: Member, machine?: DurableKvMachine): Promise<Running> => {
     machine ??= await openMachine(member.id);
     const logger = new CapturingLogger();
-    const port = Number(member.peerAddress.split(':')[1]);
     const node = await RaftNode.start({
-      id: member.id,
-      dataDir: dirOf(member.id),
-      listenHost: '127.0.0.1',
-      listenPort: port,
-      advertisedPeerAddress: member.peerAddress,
-      advertisedHttpAddress: `127.0.0.1:${port + 1}`,
-      initialMembers: members,
-      clusterSecret: 'secret',
+      ...loopbackNodeOptions(member, members, dirOf(member.id)),
       stateMachine: machine,
-      tickMs: 20,
-      electionTicks: 10,
       snapshotEveryEntries: 50,
       compactionMarginEntries: 5,
       transportLimits: { sendQueueFramesMax: 8 },

@@ -5,7 +5,12 @@ import { NotLeaderError } from '../core/errors';
 import { EntryType, type Entry, type Member, type SnapshotMeta } from '../core/types';
 import { RaftNode, type RoleChange } from './raft-node';
 import type { StateMachine } from './state-machine';
-import { CapturingLogger, freePorts, waitFor } from './testing/integration-support';
+import {
+  CapturingLogger,
+  freePorts,
+  waitFor,
+  loopbackNodeOptions,
+} from './testing/integration-support';
 
 /**
  * Three real nodes in one process: TCP on 127.0.0.1, classic-level logs and snapshot files in temp
@@ -202,19 +207,9 @@ describe('RaftNode: disk loss, run-time membership, leader addresses and role ho
   const start = async (member: Member, joinExisting = false): Promise<Running> => {
     const machine = new KvMachine();
     const logger = new CapturingLogger();
-    const port = Number(member.peerAddress.split(':')[1]);
     const node = await RaftNode.start({
-      id: member.id,
-      dataDir: dirOf(member.id),
-      listenHost: '127.0.0.1',
-      listenPort: port,
-      advertisedPeerAddress: member.peerAddress,
-      advertisedHttpAddress: `127.0.0.1:${port + 1}`,
-      initialMembers: members,
-      clusterSecret: 'secret',
+      ...loopbackNodeOptions(member, members, dirOf(member.id)),
       stateMachine: machine,
-      tickMs: 20,
-      electionTicks: 10,
       snapshotEveryEntries: 50,
       compactionMarginEntries: 5,
       joinExisting,

@@ -4,11 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { Entry, Member } from '../core/types';
+import type { Member } from '../core/types';
 import { DurableKvMachine } from '../testing/durable-kv-machine';
 import { RaftNode } from './raft-node';
 import type { StateMachine } from './state-machine';
-import { freePorts, waitFor as waitForCondition } from './testing/integration-support';
+import {
+  freePorts,
+  waitFor as waitForCondition,
+  CountingMachine,
+} from './testing/integration-support';
 
 /**
  * The memory the in-memory log holds under large entries: `snapshotEveryBytes` takes a snapshot
@@ -41,19 +45,6 @@ const waitFor = (what: string, done: () => boolean, timeoutMs = 20_000): Promise
   waitForCondition(what, done, timeoutMs);
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-/** Remembers only the size of what it applied: its snapshot (a file, with data) is a few bytes. */
-class CountingMachine implements StateMachine {
-  appliedBytes = 0;
-  apply(entries: readonly Entry[]): Uint8Array[] {
-    for (const entry of entries) this.appliedBytes += entry.data.length;
-    return entries.map(() => new Uint8Array(0));
-  }
-  snapshot(): Uint8Array {
-    return new TextEncoder().encode(String(this.appliedBytes));
-  }
-  async restore(): Promise<void> {}
-}
 
 /**
  * What a node's in-memory log holds: entries, bytes of entry data, and the bytes of the distinct
