@@ -7,9 +7,8 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts } from '@xcron/testing';
 import { CallbackReceiver } from './support/callback-receiver';
-import { eventually, XcronNode } from './support/xcron-node';
+import { eventually, startThreeNodes, type XcronNode } from './support/xcron-node';
 
 jest.setTimeout(180_000);
 
@@ -32,19 +31,7 @@ let nodes: XcronNode[] = [];
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'xcron-e2e-snapshot-'));
   receiver = await CallbackReceiver.start();
-  const ports = await freePorts(9);
-  const peerHosts = [0, 1, 2].map((i) => `127.0.0.1:${ports[i * 3 + 2]}`);
-  nodes = [0, 1, 2].map(
-    (i) =>
-      new XcronNode({
-        dir: join(dir, `node${i}`),
-        ports: { http: ports[i * 3], monitor: ports[i * 3 + 1], peer: ports[i * 3 + 2] },
-        peerHosts,
-        extraToml: ['raft_tick_ms = 50', 'snapshot_every_entries = 100'],
-      }),
-  );
-  for (const node of nodes) node.start();
-  await Promise.all(nodes.map((node) => node.waitReady(60_000)));
+  nodes = await startThreeNodes(dir, ['raft_tick_ms = 50', 'snapshot_every_entries = 100']);
 });
 
 afterAll(async () => {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { freePorts } from '@xcron/testing';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 const SOURCE_ENTRY = join(REPO_ROOT, 'apps/xcron-server/src/main.ts');
@@ -231,4 +232,28 @@ export async function eventually<T>(
   throw new Error(
     `${what}: not within ${timeoutMs} ms${lastError ? ` (last error: ${String(lastError)})` : ''}`,
   );
+}
+
+/**
+ * Three nodes from source in `dir`/node0..2 on free loopback ports, configured by `peer_hosts`
+ * alone (plus `extraToml`), started and ready.
+ */
+export async function startThreeNodes(
+  dir: string,
+  extraToml: readonly string[],
+): Promise<XcronNode[]> {
+  const ports = await freePorts(9);
+  const peerHosts = [0, 1, 2].map((i) => `127.0.0.1:${ports[i * 3 + 2]}`);
+  const nodes = [0, 1, 2].map(
+    (i) =>
+      new XcronNode({
+        dir: join(dir, `node${i}`),
+        ports: { http: ports[i * 3], monitor: ports[i * 3 + 1], peer: ports[i * 3 + 2] },
+        peerHosts,
+        extraToml: [...extraToml],
+      }),
+  );
+  for (const node of nodes) node.start();
+  await Promise.all(nodes.map((node) => node.waitReady(60_000)));
+  return nodes;
 }
