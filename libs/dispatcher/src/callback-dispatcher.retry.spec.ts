@@ -4,6 +4,7 @@
  */
 import { CallbackDispatcher } from './callback-dispatcher';
 import type { CallbackRequest } from './callback-request';
+import { CancelSignal, type DeliverySignal } from './cancel-signal';
 import { CallbackReceiver, closedPort, FakeSleep, Gate, until } from './testing/callback-receiver';
 
 function request(url: string, overrides: Partial<CallbackRequest> = {}): CallbackRequest {
@@ -194,40 +195,62 @@ describe('CallbackDispatcher retries', () => {
     expect(sleep.delays).toHaveLength(2);
   });
 
-  it('stops during a backoff wait when the signal aborts: cancelled, the wait holds no slot', async () => {
-    receiver.handler = statuses(500);
-    sleep.hold = true;
-    const controller = new AbortController();
-    const pending = dispatcher.dispatch(request(receiver.url(), { signal: controller.signal }));
-    await until(() => dispatcher.stats().waitingRetry === 1);
-    expect(dispatcher.stats()).toEqual({ queued: 0, inFlight: 0, waitingRetry: 1 });
-    controller.abort();
-    const result = await pending;
-    expect(result).toMatchObject({
-      status: 'cancelled',
-      attempts: 1,
-      httpStatus: 500,
-      error: 'cancelled',
-    });
-    expect(dispatcher.stats()).toEqual({ queued: 0, inFlight: 0, waitingRetry: 0 });
-    expect(receiver.requests).toHaveLength(1);
-  });
+  // The scheduler passes a CancelSignal per fire; an AbortSignal works the same.
+  const signalKinds: [string, () => { signal: DeliverySignal; cancel(): void }][] = [
+    [
+      'AbortSignal',
+      () => {
+        const controller = new AbortController();
+        return { signal: controller.signal, cancel: () => controller.abort() };
+      },
+    ],
+    [
+      'CancelSignal',
+      () => {
+        const signal = new CancelSignal();
+        return { signal, cancel: () => signal.cancel() };
+      },
+    ],
+  ];
 
-  it('does not send at all when the signal is already aborted', async () => {
-    const controller = new AbortController();
-    controller.abort();
-    const result = await dispatcher.dispatch(
-      request(receiver.url(), { signal: controller.signal }),
-    );
-    expect(result).toEqual({
-      status: 'cancelled',
-      attempts: 0,
-      durationMs: 0,
-      error: 'cancelled',
-      timedOutAttempts: 0,
-    });
-    expect(receiver.requests).toHaveLength(0);
-  });
+  it.each(signalKinds)(
+    'stops during a backoff wait when the signal (%s) aborts: cancelled, the wait holds no slot',
+    async (_kind, makeSignal) => {
+      receiver.handler = statuses(500);
+      sleep.hold = true;
+      const { signal, cancel } = makeSignal();
+      const pending = dispatcher.dispatch(request(receiver.url(), { signal }));
+      await until(() => dispatcher.stats().waitingRetry === 1);
+      expect(dispatcher.stats()).toEqual({ queued: 0, inFlight: 0, waitingRetry: 1 });
+      cancel();
+      const result = await pending;
+      expect(result).toMatchObject({
+        status: 'cancelled',
+        attempts: 1,
+        httpStatus: 500,
+        error: 'cancelled',
+      });
+      expect(dispatcher.stats()).toEqual({ queued: 0, inFlight: 0, waitingRetry: 0 });
+      expect(receiver.requests).toHaveLength(1);
+    },
+  );
+
+  it.each(signalKinds)(
+    'does not send at all when the signal (%s) is already aborted',
+    async (_kind, makeSignal) => {
+      const { signal, cancel } = makeSignal();
+      cancel();
+      const result = await dispatcher.dispatch(request(receiver.url(), { signal }));
+      expect(result).toEqual({
+        status: 'cancelled',
+        attempts: 0,
+        durationMs: 0,
+        error: 'cancelled',
+        timedOutAttempts: 0,
+      });
+      expect(receiver.requests).toHaveLength(0);
+    },
+  );
 
   it('lets an attempt on the wire finish when the signal aborts: a success stands, nothing is retried', async () => {
     const gate = new Gate();

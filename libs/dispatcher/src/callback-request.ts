@@ -5,6 +5,8 @@
  * can be passed as it is.
  */
 
+import type { DeliverySignal } from './cancel-signal';
+
 /** Attempts and backoff of one fire's delivery. */
 export interface CallbackRetryPolicy {
   /** Attempts in all, the first included (1 = no retry). An integer ≥ 1. */
@@ -37,8 +39,9 @@ export interface CallbackRequest {
    * Aborted when the task is deleted (or the fire is no longer wanted): no further attempt starts
    * and a pending backoff wait ends at once. An attempt already on the wire is not cut short (it
    * is bounded by `timeoutMs`); if it succeeds the result is 'succeeded', otherwise 'cancelled'.
+   * An AbortSignal will do; a caller with a signal per fire should use the cheaper CancelSignal.
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: DeliverySignal;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { CallbackRequest, DeliveryResult } from '@xcron/dispatcher';
+import { CancelSignal, type CallbackRequest, type DeliveryResult } from '@xcron/dispatcher';
 import type { FireRecord } from '../state/scheduler-command';
 import type { SkipReason } from '../task/task.model';
 import type { SchedulerState, StateObserver, TaskChange } from '../state/scheduler-state';
@@ -80,7 +80,7 @@ interface TaskPlan {
   /** Manual fires (run-now, re-runs): made only for a task that has some. */
   manual: ManualFiresPlan | undefined;
   /** Aborted when the task is deleted; made at the first send. */
-  abort: AbortController | undefined;
+  abort: CancelSignal | undefined;
 }
 
 interface ManualFiresPlan {
@@ -203,7 +203,7 @@ export class FireRuntime implements StateObserver {
       const plan = this.plans.get(slot);
       if (plan !== undefined) {
         this.plans.delete(slot);
-        plan.abort?.abort();
+        plan.abort?.cancel();
         this.cancelManualTimers(plan);
         if (this.busy(plan)) this.retiredPlans.set(taskId, plan);
       }
@@ -421,7 +421,7 @@ export class FireRuntime implements StateObserver {
     } else plan.inFlight++;
     if (!fire.manual && fire.scheduledAtMs + (fire.jitterMs ?? 0) < this.leadingSinceMs)
       this.deps.metrics?.refireAfterFailover?.(fire);
-    const signal = (plan.abort ??= new AbortController()).signal;
+    const signal = (plan.abort ??= new CancelSignal());
     const delivery = this.loadDelivery(slot);
     const go = (loaded: TaskDelivery): Promise<DeliveryResult> => {
       if (signal.aborted) return Promise.resolve(CANCELLED);

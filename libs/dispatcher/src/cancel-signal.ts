@@ -1,0 +1,45 @@
+/**
+ * What a delivery's cancellation needs of its signal. An AbortSignal has this shape; so has the
+ * cheaper CancelSignal.
+ */
+export interface DeliverySignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * A cancellation flag with listeners, for callers that make one per fire. An AbortController is
+ * Node's EventTarget machinery: creating one, listening and unlistening cost ~14 µs and a good
+ * deal of garbage per fire (6% of a leader's CPU at 4,000 callbacks/s, measured); this is a flag
+ * and an array. Like an AbortSignal: a listener runs once, at the first `cancel()`, and one
+ * added after it never runs.
+ */
+export class CancelSignal implements DeliverySignal {
+  #aborted = false;
+  #listeners: (() => void)[] | undefined;
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (this.#aborted) return;
+    (this.#listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const listeners = this.#listeners;
+    if (listeners === undefined) return;
+    const index = listeners.indexOf(listener);
+    if (index >= 0) listeners.splice(index, 1);
+  }
+
+  cancel(): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener();
+  }
+}
