@@ -642,6 +642,32 @@ describe('FireRuntime', () => {
         expect(out.atMs).toBeGreaterThanOrEqual(out.dueMs);
     });
 
+    it('loads on a 100 ms grid: the loads of fires due within one grid step come due together, never later than deliveryLeadMs before their fire', async () => {
+      const h = new FireHarness({
+        startMs: T0,
+        options: { deliveryLeadMs: 1_000 },
+        asyncDeliveries: true,
+      });
+      h.addLeader('n1');
+      const dues = [T0 + 60_010, T0 + 60_050, T0 + 60_099, T0 + 60_100];
+      dues.forEach((due, i) => h.createTask(String(i + 1), onceSpec(due)));
+      h.runtime.start();
+      expect(h.leader.timer.pending().map((p) => p.dueMs)).toEqual([
+        T0 + 59_000,
+        T0 + 59_000,
+        T0 + 59_000,
+        T0 + 59_100,
+      ]);
+      h.advanceTo(T0 + 59_000);
+      expect(h.deliveryLoads.map((l) => l.atMs)).toEqual([T0 + 59_000, T0 + 59_000, T0 + 59_000]);
+      h.advanceTo(T0 + 59_100);
+      expect(h.deliveryLoads).toHaveLength(4);
+      await h.settle();
+      h.advanceTo(T0 + 60_100);
+      await h.settle();
+      expect(h.dispatchedTimes()).toEqual(dues);
+    });
+
     it('sends a fire whose delivery is still loading once it arrives, and a changed callback after an update', async () => {
       const h = new FireHarness({ startMs: T0, asyncDeliveries: true });
       h.addLeader('n1');
