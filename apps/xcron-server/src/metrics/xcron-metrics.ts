@@ -1,6 +1,7 @@
 import type { AttemptInfo, DispatcherStats } from '@xcron/dispatcher';
 import type { SchedulerOptions, SkipReason } from '@xcron/scheduler';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotCounter, HotHistogram, type CounterSeries } from './hot-metrics';
 import { TASK_STATUSES, TaskStatusCounter } from './task-status-counter';
 
 /** Every metric name starts with this (Node's default metrics too). */
@@ -17,10 +18,9 @@ const CALLBACK_DURATION_BUCKETS_S = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ];
 
-const FIRE_KINDS = ['scheduled', 'manual'] as const;
-const FIRE_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;
+type FireStatus = 'succeeded' | 'failed' | 'cancelled';
 const SKIP_REASONS: readonly SkipReason[] = ['misfire', 'overlap', 'expired', 'ended'];
-const ATTEMPT_OUTCOMES = ['success', 'http_error', 'error', 'timeout'] as const;
+type AttemptOutcome = 'success' | 'http_error' | 'error' | 'timeout';
 
 /** What the scrape-time gauges read from the node; `Scheduler` has this shape. */
 export interface MetricsSource {
@@ -57,37 +57,49 @@ export class XcronMetrics {
   private unsubscribeLeader: (() => void) | undefined;
   private lastLeaderId = '';
 
-  private readonly firesStarted = new Counter({
+  // The four metrics every fire touches are HotCounter/HotHistogram series, made once here.
+  private readonly firesStarted = new HotCounter({
     name: 'xcron_fires_started_total',
     help: 'Fires this node handed to the dispatcher while it led (kind: scheduled, or manual = run-now / re-run).',
-    labelNames: ['kind'] as const,
-    registers: [this.registry],
+    registry: this.registry,
   });
-  private readonly firesCompleted = new Counter({
+  private readonly started = {
+    scheduled: this.firesStarted.series({ kind: 'scheduled' }),
+    manual: this.firesStarted.series({ kind: 'manual' }),
+  };
+  private readonly firesCompleted = new HotCounter({
     name: 'xcron_fires_completed_total',
     help: 'Fires whose delivery ended on this node: succeeded, failed (a dead letter) or cancelled (task deleted, shutdown).',
-    labelNames: ['kind', 'status'] as const,
-    registers: [this.registry],
+    registry: this.registry,
   });
+  private readonly completed = {
+    scheduled: this.completedByStatus('scheduled'),
+    manual: this.completedByStatus('manual'),
+  };
   private readonly skips = new Counter({
     name: 'xcron_fire_skips_total',
     help: 'Skip records this node proposed, by reason (misfire, overlap, expired, ended). One misfire record may cover several missed times of a crontab.',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
-  private readonly lateness = new Histogram({
+  private readonly lateness = new HotHistogram({
     name: 'xcron_fire_lateness_seconds',
     help: "Scheduled fires: dispatch start minus scheduled time (includes the task's jitter_ms, if set; manual fires excluded).",
     buckets: LATENESS_BUCKETS_S,
-    registers: [this.registry],
-  });
-  private readonly callbackDuration = new Histogram({
+    registry: this.registry,
+  }).series();
+  private readonly callbackDuration = new HotHistogram({
     name: 'xcron_callback_duration_seconds',
     help: 'Duration of each callback HTTP attempt, by outcome (success = 2xx, http_error = other status, error = no answer, timeout = sent and timed out).',
-    labelNames: ['outcome'] as const,
     buckets: CALLBACK_DURATION_BUCKETS_S,
-    registers: [this.registry],
+    registry: this.registry,
   });
+  private readonly durationByOutcome = {
+    success: this.callbackDuration.series({ outcome: 'success' }),
+    http_error: this.callbackDuration.series({ outcome: 'http_error' }),
+    error: this.callbackDuration.series({ outcome: 'error' }),
+    timeout: this.callbackDuration.series({ outcome: 'timeout' }),
+  };
   private readonly retries = new Counter({
     name: 'xcron_callback_retries_total',
     help: 'Callback attempts after the first of their fire.',
@@ -118,21 +130,18 @@ export class XcronMetrics {
   readonly hooks: SchedulerMetricsHooks = {
     runtime: {
       fireStarted: (fire, latenessMs) => {
-        this.firesStarted.inc({ kind: fire.manual ? 'manual' : 'scheduled' });
+        (fire.manual ? this.started.manual : this.started.scheduled).inc();
         // A re-run's scheduled time is the old execution's: its "lateness" means nothing.
         if (!fire.manual) this.lateness.observe(latenessMs / 1_000);
       },
       fireFinished: (fire, result) =>
-        this.firesCompleted.inc({
-          kind: fire.manual ? 'manual' : 'scheduled',
-          status: result.status,
-        }),
+        (fire.manual ? this.completed.manual : this.completed.scheduled)[result.status].inc(),
       firesSkipped: (reason, count) => this.skips.inc({ reason }, count),
       refireAfterFailover: () => this.failoverRefires.inc(),
     },
     dispatcher: {
       onAttempt: (info) => {
-        this.callbackDuration.observe({ outcome: attemptOutcome(info) }, info.durationMs / 1_000);
+        this.durationByOutcome[attemptOutcome(info)].observe(info.durationMs / 1_000);
         if (info.attempt > 1) this.retries.inc();
         if (info.timedOut) this.possibleDuplicates.inc();
       },
@@ -142,13 +151,9 @@ export class XcronMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: METRICS_PREFIX });
-    // Every label value up front, so each series exists (at 0) from the first scrape.
-    for (const kind of FIRE_KINDS) {
-      this.firesStarted.inc({ kind }, 0);
-      for (const status of FIRE_STATUSES) this.firesCompleted.inc({ kind, status }, 0);
-    }
+    // Every label value up front, so each series exists (at 0) from the first scrape (the hot
+    // metrics' series are all made above).
     for (const reason of SKIP_REASONS) this.skips.inc({ reason }, 0);
-    for (const outcome of ATTEMPT_OUTCOMES) this.callbackDuration.zero({ outcome });
     this.registerGauges();
   }
 
@@ -158,6 +163,14 @@ export class XcronMetrics {
     this.source = source;
     this.sampleLeader();
     this.unsubscribeLeader = source.raftNode.onLeaderChange(() => this.sampleLeader());
+  }
+
+  private completedByStatus(kind: 'scheduled' | 'manual'): Record<FireStatus, CounterSeries> {
+    return {
+      succeeded: this.firesCompleted.series({ kind, status: 'succeeded' }),
+      failed: this.firesCompleted.series({ kind, status: 'failed' }),
+      cancelled: this.firesCompleted.series({ kind, status: 'cancelled' }),
+    };
   }
 
   /** Stops counting leader changes; the registry stays readable. */
@@ -258,7 +271,7 @@ export class XcronMetrics {
   }
 }
 
-function attemptOutcome(info: AttemptInfo): (typeof ATTEMPT_OUTCOMES)[number] {
+function attemptOutcome(info: AttemptInfo): AttemptOutcome {
   if (info.timedOut) return 'timeout';
   if (info.httpStatus === undefined) return 'error';
   return info.httpStatus >= 200 && info.httpStatus < 300 ? 'success' : 'http_error';
