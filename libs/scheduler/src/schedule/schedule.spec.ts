@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { InvalidTaskError } from '../task/task.errors';
 import { compileSchedule, nextFireTimes, type Schedule } from './schedule';
+import { parseCrontab } from './cron-expression';
+import { CronSchedule } from './cron-schedule';
 
 const cron = (expression: string, timezone?: string): Schedule =>
   compileSchedule({ kind: 'cron', expression, timezone });
@@ -532,6 +534,38 @@ describe('properties', () => {
         },
       ),
       { numRuns: 400 },
+    );
+  });
+});
+
+describe('a crontab remembers its last answers (nextAfter is pure)', () => {
+  it('answers any sequence of questions, repeated or not, as a schedule asked once each', () => {
+    const cases: [string, string | undefined][] = [
+      ['* * * * * *', undefined],
+      ['30 2 * * *', 'Europe/Berlin'], // both DST transitions of the zone
+      ['0 */5 1-3 * * *', 'America/New_York'],
+    ];
+    const base = Date.UTC(2026, 2, 28, 23, 0, 0);
+    const hourMs = 3_600_000;
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...cases),
+        fc.array(fc.integer({ min: 0, max: 24 * 250 }), { minLength: 1, maxLength: 40 }),
+        ([expression, timezone], steps) => {
+          const shared = cron(expression, timezone) as CronSchedule;
+          for (const step of steps) {
+            // Few distinct values, so that answers are asked again (from the memo) and evicted.
+            const afterMs = base + (step % 12) * hourMs * 5 + (step % 3) * 1_000;
+            const fresh = new CronSchedule(
+              shared.crontab,
+              shared.timeZone,
+              parseCrontab(shared.crontab, shared.timeZone, expression),
+            );
+            expect(shared.nextAfter(afterMs)).toBe(fresh.nextAfter(afterMs));
+          }
+        },
+      ),
+      { seed: 20261127, numRuns: 60 },
     );
   });
 });
