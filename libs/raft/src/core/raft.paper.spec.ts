@@ -1137,3 +1137,88 @@ describe('membership changes (thesis §4, single-server)', () => {
     expect(() => newCore('n2').proposeConfChange(addLearner('n4'))).toThrow(NotLeaderError);
   });
 });
+
+// ---- the driver's write ---------------------------------------------------------------------------
+
+describe("Ready.mustSync (etcd's MustSync): only a bare new commit index may be written without a sync", () => {
+  it('a follower syncs new entries, not a commit it learns with no entries', () => {
+    const follower = newCore('n2', { logTerms: [1, 1] });
+    follower.step(
+      msg(MessageType.Append, 'n1', 'n2', 1, {
+        logIndex: 2,
+        logTerm: 1,
+        entries: [entry(3, 1)],
+        commit: 2,
+      }),
+    );
+    const withEntries = takeReady(follower);
+    expect(withEntries.entries).toHaveLength(1);
+    expect(withEntries.mustSync).toBe(true);
+
+    follower.step(
+      msg(MessageType.Append, 'n1', 'n2', 1, { logIndex: 3, logTerm: 1, entries: [], commit: 3 }),
+    );
+    const commitOnly = takeReady(follower);
+    expect(commitOnly.hardState).toEqual({ term: 1, vote: '', commit: 3 });
+    expect(commitOnly.entries).toEqual([]);
+    expect(commitOnly.mustSync).toBe(false);
+    // Its acknowledgement is of entries persisted (synced) before.
+    expect(commitOnly.messagesAfterPersist).toEqual([
+      { type: MessageType.AppendResp, from: 'n2', to: 'n1', term: 1, logIndex: 3 },
+    ]);
+  });
+
+  it('a new term and a granted vote are synced, even with no entries', () => {
+    const voter = newCore('n2', { logTerms: [1], hardState: { commit: 1 } });
+    voter.step(msg(MessageType.Vote, 'n3', 'n2', 2, { logIndex: 1, logTerm: 1 }));
+    const vote = takeReady(voter);
+    expect(vote.hardState).toEqual({ term: 2, vote: 'n3', commit: 1 });
+    expect(vote.entries).toEqual([]);
+    expect(vote.mustSync).toBe(true);
+
+    voter.step(msg(MessageType.Heartbeat, 'n1', 'n2', 3, { commit: 1 }));
+    const newTerm = takeReady(voter);
+    expect(newTerm.hardState).toEqual({ term: 3, vote: '', commit: 1 });
+    expect(newTerm.mustSync).toBe(true);
+  });
+
+  it("a leader's commit that advances alone is not synced; its proposals are", () => {
+    const net = cluster(THREE);
+    const leader = net.elect('n1');
+    leader.propose([encoder.encode('x')]);
+    const proposed = leader.ready();
+    expect(proposed.entries).toHaveLength(1);
+    expect(proposed.mustSync).toBe(true);
+    leader.advance(proposed);
+    net.deliver(outbox(proposed));
+    // The followers' acknowledgements come back; the leader's next Ready carries only the commit.
+    for (const id of ['n2', 'n3']) {
+      const ready = net.core(id).ready();
+      net.core(id).advance(ready);
+      net.deliver(outbox(ready).filter((m) => m.to === 'n1'));
+    }
+    const committed = leader.ready();
+    expect(committed.hardState?.commit).toBe(proposed.entries[0].index);
+    expect(committed.entries).toEqual([]);
+    expect(committed.mustSync).toBe(false);
+    leader.advance(committed);
+  });
+
+  it('an installed snapshot is synced', () => {
+    const follower = newCore('n2', { logTerms: [1] });
+    follower.step(
+      msg(MessageType.Snapshot, 'n1', 'n2', 1, {
+        snapshot: {
+          index: 10,
+          term: 1,
+          membership: {
+            members: THREE.map((id) => ({ id, role: 'voter', peerAddress: `${id}:1` })),
+          },
+        },
+      }),
+    );
+    const ready = takeReady(follower);
+    expect(ready.snapshot?.index).toBe(10);
+    expect(ready.mustSync).toBe(true);
+  });
+});

@@ -390,12 +390,19 @@ export class RaftCore {
     if (this.role === 'leader') this.flushBroadcast();
     const hardState = this.hardState();
     const softState = this.softState();
+    const entries = this.log.unstableEntries();
     const ready: Ready = {
-      entries: this.log.unstableEntries(),
+      entries,
       committedEntries: this.pendingSnapshot ? [] : this.committedToApply(),
       messages: this.messages,
       messagesAfterPersist: this.messagesAfterPersist,
       readStates: this.readStates,
+      mustSync:
+        entries.length > 0 ||
+        this.pendingSnapshot !== undefined ||
+        hardState.term !== this.previousHardState.term ||
+        hardState.vote !== this.previousHardState.vote ||
+        hardState.joining !== this.previousHardState.joining,
     };
     if (!sameHardState(hardState, this.previousHardState)) {
       ready.hardState = this.bugs.forgetVote ? { ...hardState, vote: NO_NODE } : hardState;

@@ -159,6 +159,14 @@ export interface Ready {
   readStates: ReadState[];
   /** Set when the membership in effect changed (a configuration entry was appended or truncated). */
   membership?: Membership;
+  /**
+   * Whether the write of this Ready must be synced (etcd's MustSync): it has entries, a snapshot,
+   * or a hard state whose term, vote or joining changed. A hard state that changed only in its
+   * commit may be written without a sync: a power loss can then bring back an older commit, which
+   * is safe — the commit index is re-learned from the leader, and what a state machine applied
+   * past it was committed (it is never truncated).
+   */
+  mustSync: boolean;
 }
 
 /** Known bugs that the simulation must catch; never set outside tests. */

@@ -961,6 +961,10 @@ export class RaftNode {
         hardState: ready.hardState,
         snapshot: ready.snapshot,
         entries: ready.entries,
+        // A bare new commit index (a follower told of a commit with no entries, a leader whose
+        // commit advanced alone) is written without an fsync: one such write per round would
+        // stall the next Append's write behind a whole fsync.
+        sync: ready.mustSync,
       });
     }
     this.sendAll(ready.messagesAfterPersist);

@@ -50,8 +50,10 @@ type Db = ClassicLevel<Uint8Array, Uint8Array>;
 
 /**
  * RaftLogStorage on classic-level (LevelDB): the raft-boltdb equivalent. Every save() is one chained
- * batch written with `sync: true`, so the hard state, a snapshot meta, new entries and the deletion
- * of a truncated suffix reach the disk together or not at all.
+ * batch written with `sync: true` (a bare new commit index may go without: `sync: false`), so the
+ * hard state, a snapshot meta, new entries and the deletion of a truncated suffix reach the disk
+ * together or not at all. LevelDB appends every batch to one log file in order, so a synced save
+ * makes the unsynced ones before it durable too.
  *
  * The position of the log (snapshot, compaction point, last index) is kept in memory, read once on
  * open, so that a truncation knows which keys to delete without scanning.
@@ -180,7 +182,7 @@ export class ClassicLevelRaftStorage implements RaftLogStorage {
         await batch.close();
         throw error;
       }
-      await this.write(batch, true, 'save');
+      await this.write(batch, update.sync !== false, 'save');
       this.position = plan.position;
     });
   }

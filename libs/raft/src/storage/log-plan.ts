@@ -45,6 +45,10 @@ export function planSave(
   storedTermAtSnapshot: number | undefined,
 ): SavePlan {
   if (update.hardState) checkHardState(update.hardState);
+  if (update.sync === false && (update.entries.length > 0 || update.snapshot !== undefined)) {
+    // Entries and snapshots are acknowledged to the leader once saved: they must be durable.
+    throw invalidArgument('only a hard state alone may be saved without sync');
+  }
   checkEntries(update.entries);
   const deletes: IndexRange[] = [];
   let next = { ...position };

@@ -154,6 +154,25 @@ describe.each([
     expect(state?.entries).toEqual(entries(1, 2, 1));
   });
 
+  it('saves a bare commit without sync (seen by load, kept across a clean reopen); entries or a snapshot never', async () => {
+    await storage.bootstrap('c', INITIAL);
+    await storage.save({
+      hardState: { term: 1, vote: 'n1', commit: 0 },
+      entries: entries(1, 3, 1),
+    });
+    await storage.save({ hardState: { term: 1, vote: 'n1', commit: 3 }, entries: [], sync: false });
+    expect((await storage.load())?.hardState).toEqual({ term: 1, vote: 'n1', commit: 3 });
+    await reopen();
+    expect((await storage.load())?.hardState).toEqual({ term: 1, vote: 'n1', commit: 3 });
+    await expect(storage.save({ entries: entries(4, 4, 1), sync: false })).rejects.toMatchObject({
+      code: StorageErrorCode.InvalidArgument,
+    });
+    await expect(
+      storage.save({ snapshot: { ...INITIAL, index: 2, term: 1 }, entries: [], sync: false }),
+    ).rejects.toMatchObject({ code: StorageErrorCode.InvalidArgument });
+    expect((await storage.load())?.entries).toEqual(entries(1, 3, 1));
+  });
+
   it('replaces a suffix (truncate and append in one save), also across a reopen', async () => {
     await storage.bootstrap('c', INITIAL);
     await storage.save({ entries: entries(1, 10, 1) });

@@ -30,6 +30,13 @@ export interface RaftStorageUpdate {
   snapshot?: SnapshotMeta;
   /** Contiguous; replace every stored entry from `entries[0].index` on. */
   entries: readonly Entry[];
+  /**
+   * False: write without waiting for stable storage (no fsync). Only for an update that carries a
+   * hard state alone (no entries, no snapshot) whose term, vote and joining are those last saved —
+   * a new commit index (Ready.mustSync). A later synced save makes it durable with itself (the
+   * store writes in order); a power loss before that may lose it. Default true.
+   */
+  sync?: boolean;
 }
 
 /**
@@ -66,7 +73,8 @@ export interface RaftLogStorage {
    * - the entries: they replace every stored entry from `entries[0].index` on, so a follower's
    *   truncated suffix disappears in the same write. `entries[0].index` must be above
    *   `max(snapshot.index, compactedIndex)` and at most one past the last stored index.
-   * Resolves once everything is on stable storage; nothing of it is visible to load() before.
+   * Resolves once everything is on stable storage (unless `sync` is false); nothing of it is
+   * visible to load() before.
    */
   save(update: RaftStorageUpdate): Promise<void>;
 

@@ -210,6 +210,7 @@ export class SimNode {
     if (first && keepWrite) this.storage.commitReady(first.ready, first.snapshotData);
     this.writing = undefined;
     this.lateWrites.length = 0;
+    this.storage.crash();
   }
 
   /** Every proposal still waiting: after a crash its client cannot know whether it happened. */

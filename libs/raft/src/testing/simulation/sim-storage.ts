@@ -6,7 +6,16 @@ import type { Entry, HardState, Ready, SnapshotMeta } from '../../core/types';
  * like a classic-level batch whose log record did not reach the disk.
  */
 export class SimStorage {
+  /** The hard state on the disk: the last one written with a sync, or made durable by one. */
   hardState: HardState = { term: 0, vote: '', commit: 0 };
+  /**
+   * A hard state written without a sync (a bare new commit, Ready.mustSync false): in the page
+   * cache, not on the disk. The next synced write makes it durable (the log store writes in
+   * order); a crash before that loses it (`crash`).
+   */
+  private unsyncedHardState: HardState | undefined;
+  /** Unsynced hard states a crash threw away (the simulation's statistics). */
+  unsyncedLost = 0;
   snapshot: SnapshotMeta;
   /** The snapshot file's data; undefined for a durable state machine's own (`stateInMachine`). */
   snapshotData: Uint8Array | undefined;
@@ -25,8 +34,21 @@ export class SimStorage {
     if (hardState) this.hardState = { ...hardState };
   }
 
-  /** Makes a Ready's hard state, snapshot and entries durable. */
+  /**
+   * Makes a Ready's hard state, snapshot and entries durable; a Ready that need not be synced (its
+   * hard state changed only in the commit) leaves its hard state unsynced, until the next synced
+   * write or a crash.
+   */
   commitReady(ready: Ready, snapshotData: Uint8Array | undefined): void {
+    if (!ready.mustSync) {
+      if (ready.snapshot || ready.entries.length > 0)
+        throw new Error('a Ready with entries or a snapshot written without a sync');
+      if (ready.hardState) this.unsyncedHardState = { ...ready.hardState };
+      return;
+    }
+    // The sync covers every write before this one.
+    if (this.unsyncedHardState) this.hardState = this.unsyncedHardState;
+    this.unsyncedHardState = undefined;
     if (ready.snapshot) {
       if (snapshotData === undefined) throw new Error('a snapshot to install without its data');
       this.snapshot = ready.snapshot;
@@ -40,6 +62,15 @@ export class SimStorage {
       const first = ready.entries[0].index;
       this.entries = this.entries.filter((e) => e.index < first).concat(ready.entries);
     }
+  }
+
+  /**
+   * A power loss: what was written without a sync is gone (the worst case; keeping it is what a
+   * sync would have done anyway).
+   */
+  crash(): void {
+    if (this.unsyncedHardState) this.unsyncedLost += 1;
+    this.unsyncedHardState = undefined;
   }
 
   /**

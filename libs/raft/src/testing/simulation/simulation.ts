@@ -68,6 +68,8 @@ export interface SimulationCounts {
   diskLosses: number;
   /** `readmit` changes proposed for joining nodes. */
   readmissions: number;
+  /** Crashes that lost a hard state written without a sync (a bare commit index, Ready.mustSync). */
+  unsyncedCommitsLost: number;
   messagesSent: number;
   messagesDropped: number;
   messagesDuplicated: number;
@@ -119,6 +121,7 @@ export class Simulation {
     leaderTransfers: 0,
     diskLosses: 0,
     readmissions: 0,
+    unsyncedCommitsLost: 0,
     messagesSent: 0,
     messagesDropped: 0,
     messagesDuplicated: 0,
@@ -238,7 +241,9 @@ export class Simulation {
   crash(id: NodeId): void {
     const node = this.aliveNode(id);
     if (node === undefined) return;
+    const lostBefore = this.storages.get(id)!.unsyncedLost;
     node.crashDuringWrite(this.random.chance(0.5));
+    this.counts.unsyncedCommitsLost += this.storages.get(id)!.unsyncedLost - lostBefore;
     if (this.options.durableStateMachine) node.crashStateMachine(this.random.chance(0.5));
     for (const handle of node.abandonProposals()) this.abandoned.add(handle);
     this.nodes.delete(id);
