@@ -1,5 +1,6 @@
 import type { ExecutionView, TaskSpec } from '../task/task.model';
 import { specDigestOf } from './spec-digest';
+import { decodeRecordCommand, encodeRecordCommand, FORMAT_RECORD_V3 } from './record-command-codec';
 import { encodeDelivery } from './state-store-codec';
 
 /**
@@ -102,11 +103,13 @@ const textDecoder = new TextDecoder();
 
 export function encodeCommand(command: SchedulerCommand): Uint8Array {
   if (command.t === 'create') return encodeCreate(command);
+  if (command.t === 'record') return encodeRecordCommand(command.atMs, command.records);
   return withFormatByte(JSON.stringify(command));
 }
 
 export function decodeCommand(bytes: Uint8Array): SchedulerCommand {
   if (bytes.length > 0 && bytes[0] === FORMAT_CREATE_V2) return decodeCreate(bytes);
+  if (bytes.length > 0 && bytes[0] === FORMAT_RECORD_V3) return decodeRecordCommand(bytes);
   return JSON.parse(withoutFormatByte(bytes, 'command')) as SchedulerCommand;
 }
 

@@ -499,13 +499,13 @@ export class SchedulerState {
   }
 
   private addExecution(slot: number, record: FireRecord): void {
-    const { skipThroughMs: _skipThroughMs, ...execution } = record;
     const count = this.table.historyCount(slot);
     if (this.storeWrites)
       this.writes.push({
         type: 'put',
         key: historyKey(this.idBytesOf(slot), count % EXECUTION_HISTORY_PER_TASK),
-        value: encodeExecution(execution),
+        // A skip's skipThroughMs is stored too; reads leave it out (decodeExecution).
+        value: encodeExecution(record),
       });
     this.table.setHistoryCount(slot, count + 1);
     if (record.status !== 'skipped' && record.status !== 'expired')

@@ -1,4 +1,4 @@
-import type { ExecutionView, RetryPolicy, ScheduleSpec, TaskSpec } from '../task/task.model';
+import type { RetryPolicy, ScheduleSpec, TaskSpec } from '../task/task.model';
 
 /**
  * How the replicated state lies in the state store. Keys start with one byte naming the family;
@@ -364,14 +364,7 @@ export function decodeDelivery(bytes: Uint8Array): TaskDelivery {
 
 // ---- executions, keys, meta -------------------------------------------------------------------
 
-export function encodeExecution(execution: ExecutionView): Uint8Array {
-  const { taskId: _taskId, ...rest } = execution;
-  return encoder.encode(JSON.stringify(rest));
-}
-
-export function decodeExecution(taskId: string, bytes: Uint8Array): ExecutionView {
-  return { taskId, ...(JSON.parse(decoder.decode(bytes)) as Omit<ExecutionView, 'taskId'>) };
-}
+export { decodeExecution, encodeExecution } from './execution-codec';
 
 export interface IdempotencyEntry {
   readonly taskId: string;
