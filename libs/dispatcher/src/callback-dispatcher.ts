@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import { backoffDelayMs, parseRetryAfterMs } from './backoff';
 import { CallbackHeaderList } from './callback-headers';
 import type { CallbackRequest, DeliveryResult } from './callback-request';
-import { isCallbackHostAllowed, normalizeHost, parseCallbackUrl } from './callback-url';
+import { CallbackTargets } from './callback-targets';
 import { DeliveryJob } from './delivery-job';
 import { DispatcherClosedError } from './errors';
 import { HttpAttempt, type AttemptOwner } from './http-attempt';
@@ -80,7 +80,7 @@ export class CallbackDispatcher implements AttemptOwner {
   readonly #random: () => number;
   readonly #metrics: DispatcherMetrics | undefined;
   readonly #signingSecret: string | Buffer | undefined;
-  readonly #allowedHosts: readonly string[] | undefined;
+  readonly #targets: CallbackTargets;
   readonly #userAgent: string;
   readonly #maxBodyBytes: number;
   #queued = 0;
@@ -108,7 +108,7 @@ export class CallbackDispatcher implements AttemptOwner {
     this.#random = options.random ?? Math.random;
     this.#metrics = options.metrics;
     this.#signingSecret = options.signingSecret;
-    this.#allowedHosts = options.allowedHosts;
+    this.#targets = new CallbackTargets(options.allowedHosts);
     this.#userAgent = options.userAgent ?? XCRON_USER_AGENT;
     this.#queue = fastq(this.#work, concurrency);
   }
@@ -129,17 +129,9 @@ export class CallbackDispatcher implements AttemptOwner {
     if (request.signal?.aborted) {
       return Promise.resolve(this.#refuse(request, 'cancelled', CANCELLED));
     }
-    const url = parseCallbackUrl(request.url);
-    if (typeof url === 'string') {
-      return Promise.resolve(this.#refuse(request, 'failed', `invalid callback URL: ${url}`));
-    }
-    if (this.#allowedHosts !== undefined) {
-      const host = normalizeHost(url.hostname);
-      if (!isCallbackHostAllowed(host, this.#allowedHosts)) {
-        return Promise.resolve(
-          this.#refuse(request, 'failed', `callback host "${host}" is not in the allow-list`),
-        );
-      }
+    const target = this.#targets.resolve(request.url);
+    if (typeof target === 'string') {
+      return Promise.resolve(this.#refuse(request, 'failed', target));
     }
     const headers = CallbackHeaderList.build(
       request.taskId,
@@ -153,8 +145,8 @@ export class CallbackDispatcher implements AttemptOwner {
     }
     const body = Buffer.from(request.bodyJson);
     const options: Dispatcher.DispatchOptions = {
-      origin: url.origin,
-      path: url.pathname + url.search,
+      origin: target.origin,
+      path: target.path,
       method: 'POST',
       headers: headers.array,
       body,
