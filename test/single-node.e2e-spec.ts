@@ -61,6 +61,9 @@ it('fires a one-shot exactly once, with its body and headers, never early and wi
   expect(receiver.forTask(taskId)).toHaveLength(1);
   const query = await node.request('GET', `/xcron/queryTask?task_id=${taskId}`);
   expect(query.body).toMatchObject({ code: 0, data: { task_id: taskId, type: 2, run_count: 1 } });
+  // Once ready, the node warmed its callback path on a loopback server, not on the receiver.
+  expect(node.output).toMatch(/callback path warmed up: 400 POST\(s\) to a loopback server/);
+  expect(receiver.received.filter((c) => c.path.includes('warm-up'))).toEqual([]);
 });
 
 it('fires a 6-field crontab every second, and deleteTask stops it', async () => {

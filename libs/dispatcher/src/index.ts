@@ -45,3 +45,5 @@ export {
 export type { ParsedSignatureHeader, VerifySignatureOptions } from './signature';
 export { DispatcherClosedError, describeTransportError } from './errors';
 export { XCRON_USER_AGENT, XCRON_VERSION } from './version';
+export { DispatchWarmUp } from './dispatch-warm-up';
+export type { DispatchWarmUpOptions, DispatchWarmUpReport } from './dispatch-warm-up';

@@ -34,6 +34,7 @@ export function schedulerOptionsFrom(
     misfireMax: options.misfireMax,
     callbackBodyBytesMax: options.bodyLimitBytes,
     dispatchConcurrency: options.dispatchConcurrency,
+    dispatchWarmUpRequests: options.dispatchWarmupRequests,
     shutdownDrainMs: options.shutdownDrainMs,
     ...(metrics !== undefined ? { metrics } : {}),
     logger: {

@@ -64,6 +64,7 @@ const DEFAULTS = {
   misfireThresholdMs: 5000,
   misfireMax: 100,
   dispatchConcurrency: 256,
+  dispatchWarmupRequests: 400,
   shutdownDrainMs: 5000,
   raftTickMs: 100,
   snapshotEveryEntries: 10000,

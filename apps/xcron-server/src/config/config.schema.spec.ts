@@ -27,6 +27,7 @@ const derivedTypeIsExact: Equal<
     readonly misfireThresholdMs: number;
     readonly misfireMax: number;
     readonly dispatchConcurrency: number;
+    readonly dispatchWarmupRequests: number;
     readonly shutdownDrainMs: number;
     readonly raftTickMs: number;
     readonly snapshotEveryEntries: number;

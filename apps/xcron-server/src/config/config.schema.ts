@@ -76,6 +76,7 @@ export const CONFIG_SCHEMA = [
   setting('misfire_threshold_ms', 'misfireThresholdMs', integer(100, 86_400_000), 5_000,   'A fire not dispatched within this long after its time is missed, and the task\'s misfire policy applies.'),
   setting('misfire_max',      'misfireMax',     integer(1, 10_000),             100,           'misfire = "fire_all" fires at most this many missed times (the latest).'),
   setting('dispatch_concurrency', 'dispatchConcurrency', integer(1, 100_000),   256,           'Callbacks in flight at once on the leader; more wait in a queue.'),
+  setting('dispatch_warmup_requests', 'dispatchWarmupRequests', integer(0, 100_000), 400,   'POSTs to a loopback server that warm up the callback code (undici, its HTTP parser) once the node is ready, so its first real callbacks are not slowed by cold code; 0 = none.'),
   setting('shutdown_drain_ms', 'shutdownDrainMs', integer(0, 600_000),          5_000,         'On SIGTERM, how long callbacks in flight may take to finish before the node stops.'),
   setting('raft_tick_ms',     'raftTickMs',     integer(5, 10_000),             100,           'Raft\'s clock tick: heartbeats go out every tick, an election starts after 10-20 ticks without a leader.'),
   setting('snapshot_every_entries', 'snapshotEveryEntries', integer(100, 100_000_000), 10_000, 'A snapshot of the scheduler\'s state is taken after this many Raft entries; the log and journal before it are dropped.'),

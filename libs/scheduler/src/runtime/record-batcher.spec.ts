@@ -38,6 +38,34 @@ describe('RecordBatcher', () => {
     ]);
   });
 
+  it('with gatherMs, proposes the records of that many ms as one command', async () => {
+    jest.useFakeTimers();
+    try {
+      const proposed: string[][] = [];
+      const batcher = new RecordBatcher(
+        async (command) => {
+          if (command.t === 'record') proposed.push(command.records.map((r) => r.taskId));
+          return { ok: true } as CommandResult;
+        },
+        () => 0,
+        { recordsPerProposalMax: 100, proposeAttempts: 1, retryDelayMs: 0, gatherMs: 10 },
+        () => undefined,
+      );
+      batcher.add(record('a'));
+      jest.advanceTimersByTime(4);
+      batcher.add(record('b'));
+      jest.advanceTimersByTime(5);
+      expect(proposed).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(proposed).toEqual([['a', 'b']]);
+      batcher.add(record('c'));
+      jest.advanceTimersByTime(10);
+      expect(proposed).toEqual([['a', 'b'], ['c']]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('splits at recordsPerProposalMax', async () => {
     const sizes: number[] = [];
     const batcher = new RecordBatcher(
