@@ -496,7 +496,11 @@ export class Scheduler implements SchedulerApi {
   ): Promise<ExecutionPage> {
     await this.readBarrier(query);
     const matching: ExecutionView[] = [];
-    for await (const execution of this.stateMachine.allExecutions())
+    const executions =
+      query.status === 'failed'
+        ? this.stateMachine.failedExecutions()
+        : this.stateMachine.allExecutions();
+    for await (const execution of executions)
       if (execution.status === query.status) matching.push(execution);
     matching.sort((a, b) => b.finishedAtMs - a.finishedAtMs || compareIds(a.taskId, b.taskId));
     return pageOf(matching, query);

@@ -159,6 +159,81 @@ describe('SchedulerStateMachine', () => {
     await second.close();
   });
 
+  it('lists the failed executions from its index, and builds the index of a store from before it', async () => {
+    const cron = { kind: 'cron', expression: '* * * * * *' } as const;
+    const base = randomSpec(new SeededRandom(5), T0);
+    const list: SchedulerCommand[] = [
+      {
+        t: 'create',
+        atMs: T0,
+        tasks: ['1', '2'].map((taskId) => ({
+          taskId,
+          spec: {
+            ...base,
+            schedule: cron,
+            startAtMs: undefined,
+            endAtMs: undefined,
+            expireAtMs: undefined,
+          },
+        })),
+      },
+    ];
+    for (let k = 1; k <= 25; k++)
+      for (const taskId of ['1', '2'])
+        list.push({
+          t: 'record',
+          atMs: T0 + k * 1_000,
+          records: [
+            {
+              taskId,
+              scheduledAtMs: T0 + k * 1_000,
+              // Task 1 fails every 4th fire; task 2 fails its first fire only, which its ring
+              // (20 slots) overwrote since.
+              status: (taskId === '1' ? k % 4 === 0 : k === 1) ? 'failed' : 'succeeded',
+              attempts: 1,
+              durationMs: 2,
+              node: 'n1',
+              finishedAtMs: T0 + k * 1_000 + 2,
+            },
+          ],
+        });
+    const failedTimes = async (machine: SchedulerStateMachine): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const execution of machine.failedExecutions())
+        out.push(`${execution.taskId}@${(execution.scheduledAtMs - T0) / 1_000}`);
+      return out.sort();
+    };
+    // Task 1's failures still in its ring: fires 8, 12, 16, 20, 24 (fires 6-25 are kept).
+    const expected = ['1@12', '1@16', '1@20', '1@24', '1@8'];
+    const first = await open('f');
+    await first.apply(entriesOf(list));
+    expect(await failedTimes(first)).toEqual(expected);
+    await first.close();
+
+    // The same store as an earlier version left it: no index, no marker.
+    const { ClassicLevelStateStore } = await import('../store/classic-level-state-store');
+    const { FAMILY, FAILED_INDEX_MARKER_KEY, familyRange } = await import('./state-store-codec');
+    const raw = await ClassicLevelStateStore.open(join(dir, 'f', 'state'));
+    const view = raw.view();
+    const drop: { type: 'del'; key: Uint8Array }[] = [
+      { type: 'del', key: FAILED_INDEX_MARKER_KEY },
+    ];
+    for await (const batch of view.entries(familyRange(FAMILY.failed)))
+      for (const [key] of batch) drop.push({ type: 'del', key });
+    await view.close();
+    expect(drop.length).toBe(6);
+    await raw.write(drop, { sync: true });
+    await raw.close();
+
+    const logged: string[] = [];
+    const second = await open('f', { logger: { ...quiet, log: (m) => logged.push(m) } });
+    expect(logged).toContain(
+      'state store: indexed 5 failed execution(s) (a store from before the dead-letter index)',
+    );
+    expect(await failedTimes(second)).toEqual(expected);
+    await second.close();
+  });
+
   it('restarts from a store behind its journal by replaying the journal', async () => {
     const list = commands(8, 300);
     const stream = entriesOf(list);

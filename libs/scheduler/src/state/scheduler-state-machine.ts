@@ -16,6 +16,7 @@ import {
   decodeExecution,
   decodeIdempotencyEntry,
   decodeMeta,
+  FAILED_INDEX_MARKER_KEY,
   decodeRow,
   encodeMeta,
   familyRange,
@@ -121,6 +122,7 @@ export class SchedulerStateMachine implements StateMachine {
     try {
       await machine.load();
       await machine.replayJournal();
+      await machine.ensureFailedIndex();
     } catch (error) {
       await machine.close().catch(() => undefined);
       throw error;
@@ -204,6 +206,7 @@ export class SchedulerStateMachine implements StateMachine {
     const snapshotMeta = decodeMeta(metaValue);
     await store.write([{ type: 'put', key: META_KEY, value: metaValue }], { sync: true });
     await this.loadStore();
+    await this.ensureFailedIndex();
     if (this.appliedIndex < meta.index)
       throw new Error(
         `the snapshot's state is at index ${snapshotMeta.appliedIndex}, before the snapshot's own index ${meta.index}`,
@@ -325,7 +328,35 @@ export class SchedulerStateMachine implements StateMachine {
     return executions;
   }
 
-  /** Every stored execution of every task (the dead-letter listing scans them). */
+  /**
+   * Every failed execution still in its task's ring (the dead letters), from the store's index of
+   * them: the cost follows how many failed, not how many executions there are.
+   */
+  async *failedExecutions(): AsyncGenerator<ExecutionView> {
+    await this.storeWrite.catch(() => undefined);
+    const view = this.store.view();
+    try {
+      for await (const batch of view.entries(familyRange(FAMILY.failed))) {
+        const ringKeys = batch.map(([key]) => {
+          const ringKey = key.slice();
+          ringKey[0] = FAMILY.history;
+          return ringKey;
+        });
+        const values = await this.store.getMany(ringKeys);
+        for (let i = 0; i < values.length; i++) {
+          const value = values[i];
+          if (value === undefined) continue;
+          // Read after the index: the slot may hold a newer outcome by now.
+          const execution = decodeExecution(idFromKey(ringKeys[i]), value);
+          if (execution.status === 'failed') yield execution;
+        }
+      }
+    } finally {
+      await view.close();
+    }
+  }
+
+  /** Every stored execution of every task (a listing by a status other than failed scans them). */
   async *allExecutions(): AsyncGenerator<ExecutionView> {
     const view = this.store.view();
     try {
@@ -425,6 +456,34 @@ export class SchedulerStateMachine implements StateMachine {
       }
     }
     await this.loadStore(meta);
+  }
+
+  /**
+   * Builds the failed-execution index (FAMILY.failed) of a store written before it existed (or
+   * streamed from a leader that had none): one pass over the execution rings, once.
+   */
+  private async ensureFailedIndex(): Promise<void> {
+    if ((await this.store.get(FAILED_INDEX_MARKER_KEY)) !== undefined) return;
+    const writes: StoreWrite[] = [];
+    const view = this.store.view();
+    try {
+      for await (const batch of view.entries(familyRange(FAMILY.history)))
+        for (const [key, value] of batch)
+          if (decodeExecution(idFromKey(key), value).status === 'failed') {
+            const indexKey = key.slice();
+            indexKey[0] = FAMILY.failed;
+            writes.push({ type: 'put', key: indexKey, value: new Uint8Array(0) });
+          }
+    } finally {
+      await view.close();
+    }
+    const indexed = writes.length;
+    writes.push({ type: 'put', key: FAILED_INDEX_MARKER_KEY, value: new Uint8Array(0) });
+    await this.writeStore(writes, false);
+    if (indexed > 0)
+      this.options.logger.log(
+        `state store: indexed ${indexed} failed execution(s) (a store from before the dead-letter index)`,
+      );
   }
 
   /** The store's meta record; a store left half-restored is cleared (Raft restores it again). */

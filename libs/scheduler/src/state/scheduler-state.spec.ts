@@ -2,7 +2,7 @@ import { SeededRandom } from '@xcron/testing';
 import type { TaskSpec } from '../task/task.model';
 import type { FireRecord, SchedulerCommand } from './scheduler-command';
 import { ENDED_TASK_RETENTION_MS } from './scheduler-state';
-import { FAMILY, familyRange } from './state-store-codec';
+import { decodeExecution, FAMILY, familyRange } from './state-store-codec';
 import { randomCommands } from './testing/random-commands';
 import { FoldHarness } from './testing/state-harness';
 
@@ -283,6 +283,69 @@ describe('SchedulerState', () => {
       }
       expect(await reloaded.dump()).toEqual(await original.dump());
       expect(await storeEntries(reloaded)).toEqual(await storeEntries(original));
+    },
+  );
+});
+
+describe('the dead-letter index (FAMILY.failed)', () => {
+  it.each([31, 32, 33])(
+    'holds exactly the ring slots whose stored execution failed, through ring wraps, re-runs and deletes (seed %i)',
+    async (seed) => {
+      const random = new SeededRandom(seed);
+      const fold = new FoldHarness();
+      const next = new Map<string, number>();
+      let atMs = T0;
+      let created = 0;
+      const create = (): void => {
+        const taskId = String(100 + created++);
+        fold.apply({ t: 'create', atMs, tasks: [{ taskId, spec: spec() }] });
+        next.set(taskId, atMs - (atMs % 1_000) + 1_000);
+      };
+      for (let i = 0; i < 4; i++) create();
+      for (let step = 0; step < 400; step++) {
+        atMs += 1_000;
+        const ids = [...next.keys()];
+        const taskId = ids[random.nextIntInRange(0, ids.length)];
+        const pick = random.nextFloat();
+        if (pick < 0.03) {
+          fold.apply({ t: 'delete', atMs, taskId });
+          next.delete(taskId);
+          create();
+        } else if (pick < 0.08) {
+          fold.apply({ t: 'run', atMs, taskId, scheduledAtMs: atMs });
+          const status = random.nextFloat() < 0.5 ? 'failed' : 'succeeded';
+          fold.apply({
+            t: 'record',
+            atMs,
+            records: [fired(taskId, atMs, { status, manual: true, finishedAtMs: atMs })],
+          });
+        } else {
+          const scheduledAtMs = next.get(taskId)!;
+          next.set(taskId, scheduledAtMs + 1_000);
+          const status = random.nextFloat() < 0.3 ? 'failed' : 'succeeded';
+          fold.apply({ t: 'record', atMs, records: [fired(taskId, scheduledAtMs, { status })] });
+        }
+      }
+      const failedSlots = new Set<string>();
+      const indexed = new Set<string>();
+      let slots = 0;
+      const view = fold.store.view();
+      try {
+        for await (const batch of view.entries(familyRange(FAMILY.history)))
+          for (const [key, value] of batch) {
+            slots++;
+            if (decodeExecution('?', value).status === 'failed')
+              failedSlots.add(Buffer.from(key.subarray(1)).toString('hex'));
+          }
+        for await (const batch of view.entries(familyRange(FAMILY.failed)))
+          for (const [key] of batch) indexed.add(Buffer.from(key.subarray(1)).toString('hex'));
+      } finally {
+        await view.close();
+      }
+      // Rings wrapped (400 records over a handful of tasks, 20 slots each) and some failed.
+      expect(slots).toBeGreaterThan(40);
+      expect(failedSlots.size).toBeGreaterThan(0);
+      expect([...indexed].sort()).toEqual([...failedSlots].sort());
     },
   );
 });

@@ -25,6 +25,7 @@ import {
   encodeExecution,
   encodeIdempotencyEntry,
   encodeRow,
+  failedKey,
   historyKey,
   idBytes,
   idempotencyKeyKey,
@@ -56,6 +57,8 @@ function policyBitsOf(spec: TaskTiming): number {
 }
 
 const NO_TIMES: readonly number[] = Object.freeze([]);
+/** The value of an index entry that is all key. */
+const EMPTY = new Uint8Array(0);
 
 /** What changed for a task, for the node's fire runtime (which re-plans that task). */
 export type TaskChange =
@@ -507,6 +510,15 @@ export class SchedulerState {
         // A skip's skipThroughMs is stored too; reads leave it out (decodeExecution).
         value: encodeExecution(record),
       });
+    if (this.storeWrites) {
+      // The dead-letter index follows the ring slot: set for a failure, cleared when a later
+      // outcome overwrites a slot that may have held one (a slot used for the first time holds none).
+      const ring = count % EXECUTION_HISTORY_PER_TASK;
+      if (record.status === 'failed')
+        this.writes.push({ type: 'put', key: failedKey(this.idBytesOf(slot), ring), value: EMPTY });
+      else if (count >= EXECUTION_HISTORY_PER_TASK)
+        this.writes.push({ type: 'del', key: failedKey(this.idBytesOf(slot), ring) });
+    }
     this.table.setHistoryCount(slot, count + 1);
     if (record.status !== 'skipped' && record.status !== 'expired')
       this.table.setRunCount(slot, this.table.runCount(slot) + 1);
@@ -549,7 +561,10 @@ export class SchedulerState {
     if (this.storeWrites) this.writes.push({ type: 'del', key: taskKey(FAMILY.delivery, id) });
     const kept = Math.min(this.table.historyCount(slot), EXECUTION_HISTORY_PER_TASK);
     for (let ring = 0; ring < kept; ring++)
-      if (this.storeWrites) this.writes.push({ type: 'del', key: historyKey(id, ring) });
+      if (this.storeWrites) {
+        this.writes.push({ type: 'del', key: historyKey(id, ring) });
+        this.writes.push({ type: 'del', key: failedKey(id, ring) });
+      }
     this.schedules.release(this.table.scheduleRef(slot));
     this.dirtyRows.delete(slot);
     this.table.remove(slot);

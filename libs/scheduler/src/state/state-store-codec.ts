@@ -17,6 +17,11 @@ export const FAMILY = {
   delivery: 0x53,
   history: 0x48,
   key: 0x4b,
+  /**
+   * The failed executions (dead letters): one empty value per ring slot whose execution failed,
+   * keyed like the ring (`H`), so that listing them reads only them and not every execution.
+   */
+  failed: 0x46,
 } as const;
 
 /** Executions kept per task (newest last); older ones are overwritten in the ring. */
@@ -47,13 +52,28 @@ export function taskKey(family: number, id: Uint8Array): Uint8Array {
   return key;
 }
 
-export function historyKey(id: Uint8Array, ring: number): Uint8Array {
+export function historyKey(
+  id: Uint8Array,
+  ring: number,
+  family: number = FAMILY.history,
+): Uint8Array {
   const key = new Uint8Array(10);
-  key[0] = FAMILY.history;
+  key[0] = family;
   key.set(id, 1);
   key[9] = ring;
   return key;
 }
+
+/** The dead-letter index entry of a ring slot (see FAMILY.failed). */
+export function failedKey(id: Uint8Array, ring: number): Uint8Array {
+  return historyKey(id, ring, FAMILY.failed);
+}
+
+/**
+ * Present once the store's failed-execution index (FAMILY.failed) is complete: stores written
+ * before the index existed get it built once, at start-up.
+ */
+export const FAILED_INDEX_MARKER_KEY = Uint8Array.of(FAMILY.meta, FAMILY.failed);
 
 export function idempotencyKeyKey(key: string): Uint8Array {
   const text = encoder.encode(key);
