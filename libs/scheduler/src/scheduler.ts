@@ -76,7 +76,11 @@ export interface SchedulerOptions {
   readonly raft?: Partial<
     Pick<
       RaftNodeOptions,
-      'tickMs' | 'electionTicks' | 'snapshotEveryEntries' | 'compactionMarginEntries'
+      | 'tickMs'
+      | 'electionTicks'
+      | 'snapshotEveryEntries'
+      | 'snapshotEveryBytes'
+      | 'compactionMarginEntries'
     >
   >;
   readonly proposalTimeoutMs?: number;

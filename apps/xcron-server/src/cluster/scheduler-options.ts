@@ -29,7 +29,11 @@ export function schedulerOptionsFrom(
     ...(options.allowedCallbackHosts.length > 0
       ? { allowedCallbackHosts: options.allowedCallbackHosts }
       : {}),
-    raft: { tickMs: options.raftTickMs, snapshotEveryEntries: options.snapshotEveryEntries },
+    raft: {
+      tickMs: options.raftTickMs,
+      snapshotEveryEntries: options.snapshotEveryEntries,
+      snapshotEveryBytes: options.snapshotEveryBytes,
+    },
     misfireThresholdMs: options.misfireThresholdMs,
     misfireMax: options.misfireMax,
     callbackBodyBytesMax: options.bodyLimitBytes,

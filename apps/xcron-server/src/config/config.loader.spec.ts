@@ -68,6 +68,7 @@ const DEFAULTS = {
   shutdownDrainMs: 5000,
   raftTickMs: 100,
   snapshotEveryEntries: 10000,
+  snapshotEveryBytes: 64 * 1024 * 1024,
   peerHosts: [],
 };
 

@@ -31,6 +31,7 @@ const derivedTypeIsExact: Equal<
     readonly shutdownDrainMs: number;
     readonly raftTickMs: number;
     readonly snapshotEveryEntries: number;
+    readonly snapshotEveryBytes: number;
     readonly peerHosts: readonly string[];
   }
 > = true;

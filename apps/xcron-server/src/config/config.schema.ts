@@ -80,6 +80,7 @@ export const CONFIG_SCHEMA = [
   setting('shutdown_drain_ms', 'shutdownDrainMs', integer(0, 600_000),          5_000,         'On SIGTERM, how long callbacks in flight may take to finish before the node stops.'),
   setting('raft_tick_ms',     'raftTickMs',     integer(5, 10_000),             100,           'Raft\'s clock tick: heartbeats go out every tick, an election starts after 10-20 ticks without a leader.'),
   setting('snapshot_every_entries', 'snapshotEveryEntries', integer(100, 100_000_000), 10_000, 'A snapshot of the scheduler\'s state is taken after this many Raft entries; the log and journal before it are dropped.'),
+  setting('snapshot_every_bytes', 'snapshotEveryBytes', bytes(1024 * 1024, 4 * 1024 * 1024 * 1024), 64 * 1024 * 1024, 'A snapshot is also taken once this many bytes of Raft entries were applied since the last one (whichever of the two limits comes first): it bounds the log kept in memory and on disk when entries are large (batches of tasks with big bodies).'),
   setting('peer.peer_hosts',  'peerHosts',      hostPortList(),                 [],            'Every node of the cluster, this one included, as "host:port" or "host" (then peer_port); empty = a single node.'),
   obsolete('raft_file',                'raft_dir holds all Raft data now'),
   obsolete('group.group_id',           GROUP_REPLACED),
