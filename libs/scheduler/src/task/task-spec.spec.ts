@@ -141,4 +141,26 @@ describe('normalizeTaskSpec', () => {
     });
     expect(() => patchTaskSpec(spec, { timeoutMs: -1 }, context)).toThrow(InvalidTaskError);
   });
+
+  it('moves a crontab to another zone with timezone alone, and refuses that for a one-shot', () => {
+    const cron = normalizeTaskSpec(
+      { schedule: { kind: 'cron', expression: '30 9 * * *', timezone: 'UTC' }, callback },
+      context,
+    );
+    expect(patchTaskSpec(cron, { timezone: 'Europe/Berlin' }, context).schedule).toEqual({
+      kind: 'cron',
+      expression: '30 9 * * *',
+      timezone: 'Europe/Berlin',
+    });
+    expect(() => patchTaskSpec(cron, { timezone: 'Mars/Olympus' }, context)).toThrow(
+      expect.objectContaining({ reason: 'timezone_invalid' }),
+    );
+    const once = normalizeTaskSpec(
+      { schedule: { kind: 'once', runAtMs: context.nowMs + 60_000 }, callback },
+      context,
+    );
+    expect(() => patchTaskSpec(once, { timezone: 'Europe/Berlin' }, context)).toThrow(
+      expect.objectContaining({ reason: 'request_invalid', field: 'timezone' }),
+    );
+  });
 });

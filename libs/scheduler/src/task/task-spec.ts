@@ -5,7 +5,7 @@ import {
 } from '@xcron/dispatcher';
 import { compileSchedule } from '../schedule';
 import { InvalidTaskError } from './task.errors';
-import type { RetryPolicy, TaskPatch, TaskSpec, TaskSpecInput } from './task.model';
+import type { RetryPolicy, ScheduleSpec, TaskPatch, TaskSpec, TaskSpecInput } from './task.model';
 
 /** Defaults and bounds of a task's optional fields (README's API section lists them). */
 export const TASK_DEFAULTS = {
@@ -128,9 +128,14 @@ export function patchTaskSpec(
   patch: TaskPatch,
   context: TaskSpecContext,
 ): TaskSpec {
+  const { timezone, ...fields } = patch;
   const merged: Record<string, unknown> = {
     ...current,
-    ...patch,
+    ...fields,
+    schedule:
+      timezone === undefined
+        ? (patch.schedule ?? current.schedule)
+        : rezoned(current, patch, timezone),
     retry: { ...current.retry, ...(patch.retry ?? {}) },
     callback: patch.callback ?? current.callback,
     ...(current.idempotencyKey !== undefined ? { idempotencyKey: current.idempotencyKey } : {}),
@@ -138,6 +143,18 @@ export function patchTaskSpec(
   // null removes an optional field (name, start/end/expire times).
   for (const [field, value] of Object.entries(patch)) if (value === null) delete merged[field];
   return normalizeTaskSpec(merged as unknown as TaskSpecInput, context);
+}
+
+/** The crontab of `current` (or of the patch) in another zone; a one-shot has none to move. */
+function rezoned(current: TaskSpec, patch: TaskPatch, timezone: string): ScheduleSpec {
+  const schedule = patch.schedule ?? current.schedule;
+  if (schedule.kind !== 'cron')
+    throw new InvalidTaskError(
+      'request_invalid',
+      'timezone',
+      'timezone applies to a crontab; this task is a one-shot (give run_at to move it)',
+    );
+  return { kind: 'cron', expression: schedule.expression, timezone };
 }
 
 function checkCallback(

@@ -72,6 +72,12 @@ export type ClearableTaskField = 'name' | 'startAtMs' | 'endAtMs' | 'expireAtMs'
 /** Fields PATCH may change: everything but the idempotency key; null removes a clearable one. */
 export type TaskPatch = Partial<Omit<TaskSpecInput, 'idempotencyKey' | ClearableTaskField>> & {
   readonly [F in ClearableTaskField]?: TaskSpecInput[F] | null;
+} & {
+  /**
+   * A crontab's time zone alone: the task's expression stays (a task that is a one-shot is
+   * refused). A new `schedule` carries its own zone instead.
+   */
+  readonly timezone?: string;
 };
 
 export type TaskStatus = 'active' | 'paused' | 'completed' | 'deleted';

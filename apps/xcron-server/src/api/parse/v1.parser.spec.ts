@@ -161,6 +161,17 @@ describe('parseV1PatchTask', () => {
     });
   });
 
+  it('reads a time zone without cron as the zone alone (the crontab kept), not with run_at', () => {
+    expect(parseV1PatchTask({ timezone: 'Europe/Berlin' })).toEqual({ timezone: 'Europe/Berlin' });
+    expect(parseV1PatchTask({ cron: '@hourly', timezone: 'Asia/Tokyo' })).toEqual({
+      schedule: { kind: 'cron', expression: '@hourly', timezone: 'Asia/Tokyo' },
+    });
+    expect(refused(parseV1PatchTask({ timezone: 'UTC', run_at_ms: 5 }))).toEqual([
+      'request_invalid',
+      'timezone',
+    ]);
+  });
+
   it('reads null as "remove" for name and the start, end and expire times', () => {
     expect(parseV1PatchTask({ name: null, end_at: null, expire_at_ms: null })).toEqual({
       name: null,

@@ -83,14 +83,25 @@ function readTime(object: JsonObject, name: string, prefix: string): number | un
   return undefined;
 }
 
-/** `cron` (+ `timezone`) or `run_at` / `run_at_ms`; undefined when none is given (a patch). */
-function readSchedule(object: JsonObject, prefix: string): ScheduleSpec | undefined {
+/**
+ * `cron` (+ `timezone`) or `run_at` / `run_at_ms`; undefined when none is given (a patch). With
+ * `timezoneAlone`, a `timezone` without `cron` is the caller's (a patch that moves a crontab to
+ * another zone); otherwise it is refused.
+ */
+function readSchedule(
+  object: JsonObject,
+  prefix: string,
+  timezoneAlone?: (timezone: string) => void,
+): ScheduleSpec | undefined {
   const cron = object.cron;
   const runAtMs = readTime(object, 'run_at', prefix);
   const timezone = optionalString(object, 'timezone', `${prefix}timezone`, TIMEZONE_CHARS_MAX);
   if (cron === undefined) {
-    if (timezone !== undefined)
-      throw invalidRequest(`${prefix}timezone`, `${prefix}timezone goes with ${prefix}cron`);
+    if (timezone !== undefined) {
+      if (timezoneAlone === undefined || runAtMs !== undefined)
+        throw invalidRequest(`${prefix}timezone`, `${prefix}timezone goes with ${prefix}cron`);
+      timezoneAlone(timezone);
+    }
     return runAtMs === undefined ? undefined : { kind: 'once', runAtMs };
   }
   if (runAtMs !== undefined)
@@ -111,8 +122,13 @@ function readSchedule(object: JsonObject, prefix: string): ScheduleSpec | undefi
     : { kind: 'cron', expression: cron, timezone };
 }
 
-function readTaskFields(object: JsonObject, prefix: string, out: MutableTask): void {
-  const schedule = readSchedule(object, prefix);
+function readTaskFields(
+  object: JsonObject,
+  prefix: string,
+  out: MutableTask,
+  timezoneAlone?: (timezone: string) => void,
+): void {
+  const schedule = readSchedule(object, prefix, timezoneAlone);
   if (schedule !== undefined) out.schedule = schedule;
   if (object.callback !== undefined)
     out.callback = parseCallback(object.callback, `${prefix}callback`, { strict: true });
@@ -161,8 +177,8 @@ export function parseV1PatchTask(body: unknown): TaskPatch | InvalidTaskError {
         delete fields[wire];
         cleared[field] = null;
       }
-    const patch: MutableTask = {};
-    readTaskFields(fields, '', patch);
+    const patch: MutableTask & { timezone?: string } = {};
+    readTaskFields(fields, '', patch, (timezone) => (patch.timezone = timezone));
     for (const field of Object.keys(cleared) as ClearableTaskField[])
       if (field in patch)
         throw invalidRequest(undefined, `${field} is both set and removed by this patch`);
