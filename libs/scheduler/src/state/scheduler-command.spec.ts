@@ -41,7 +41,7 @@ describe('create commands (binary)', () => {
       ],
     };
     const bytes = encodeCommand(command);
-    expect(bytes[0]).toBe(2);
+    expect(bytes[0]).toBe(3);
     const decoded = decodeCommand(bytes) as CreateTasksCommand;
     expect(decoded.atMs).toBe(command.atMs);
     const [first, second] = decoded.tasks;
@@ -69,6 +69,45 @@ describe('create commands (binary)', () => {
     const longer = new Uint8Array(bytes.length + 2);
     longer.set(bytes);
     expect(() => decodeCommand(longer)).toThrow(/2 bytes after its last task/);
+  });
+
+  it('still decodes the v2 create format (logs and journals written before v3)', () => {
+    const utf8 = (text: string): number[] => [...new TextEncoder().encode(text)];
+    const u32 = (value: number): number[] => [
+      value >>> 24,
+      (value >>> 16) & 255,
+      (value >>> 8) & 255,
+      value & 255,
+    ];
+    const header = utf8(JSON.stringify({ atMs: 77, n: 1 }));
+    const timing = utf8(
+      JSON.stringify({ schedule: plain.schedule, jitterMs: 0, overlap: 'allow', misfire: 'skip' }),
+    );
+    const delivery = [1, ...utf8('["http://127.0.0.1:9/x","b"]')];
+    const bytes = Uint8Array.from([
+      2,
+      ...u32(header.length),
+      ...header,
+      1,
+      ...utf8('5'),
+      ...u32(timing.length),
+      ...timing,
+      ...u32(delivery.length),
+      ...delivery,
+      0,
+    ]);
+    const decoded = decodeCommand(bytes) as CreateTasksCommand;
+    expect(decoded.atMs).toBe(77);
+    expect(decoded.tasks).toEqual([
+      {
+        taskId: '5',
+        timing: { schedule: plain.schedule, jitterMs: 0, overlap: 'allow', misfire: 'skip' },
+        delivery: Uint8Array.from(delivery),
+      },
+    ]);
+    // Re-encoded (a follower forwarding it, a journal replay), it is v3 and means the same.
+    const again = decodeCommand(encodeCommand(decoded));
+    expect(again).toEqual(decoded);
   });
 
   it('keeps the other commands in JSON', () => {
