@@ -1,5 +1,12 @@
 import type { TaskSpec } from '../task/task.model';
-import { decodeCommand, encodeCommand, type CreateTasksCommand } from './scheduler-command';
+import {
+  decodeCommand,
+  decodeResult,
+  encodeCommand,
+  encodeResult,
+  type CommandResult,
+  type CreateTasksCommand,
+} from './scheduler-command';
 import { specDigestOf } from './spec-digest';
 import { decodeDelivery } from './state-store-codec';
 
@@ -116,5 +123,39 @@ describe('create commands (binary)', () => {
     expect(bytes[0]).toBe(1);
     expect(decodeCommand(bytes)).toEqual(command);
     expect(() => decodeCommand(Uint8Array.of(9, 1, 2))).toThrow(/unknown command format 9/);
+  });
+});
+
+describe('command results', () => {
+  it("send a create's plain success in binary, and anything else as JSON", () => {
+    const created: CommandResult = {
+      ok: true,
+      created: [
+        { taskId: '9223372036854775807', created: true },
+        { taskId: '12', created: false },
+      ],
+    };
+    const bytes = encodeResult(created);
+    expect(bytes[0]).toBe(2);
+    expect(decodeResult(bytes)).toEqual(created);
+    expect(() => decodeResult(bytes.subarray(0, bytes.length - 1))).toThrow(
+      /create result of \d+ bytes is cut short/,
+    );
+    const mixed: CommandResult = {
+      ok: true,
+      created: [
+        { taskId: '1', created: true },
+        { error: 'idempotency_conflict', idempotencyKey: 'k', existingTaskId: '2' },
+      ],
+    };
+    for (const result of [
+      mixed,
+      { ok: true } as const,
+      { error: 'not_found', taskId: '3' } as const,
+    ]) {
+      const encoded = encodeResult(result);
+      expect(encoded[0]).toBe(1);
+      expect(decodeResult(encoded)).toEqual(result);
+    }
   });
 });

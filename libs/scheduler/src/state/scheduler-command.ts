@@ -1,9 +1,12 @@
 import type { ExecutionView, TaskSpec } from '../task/task.model';
 import {
+  FORMAT_CREATE_RESULT,
   FORMAT_CREATE_V2,
   FORMAT_CREATE_V3,
   decodeCreate,
+  decodeCreateResult,
   encodeCreate,
+  encodeCreateResult,
 } from './create-command-codec';
 
 /**
@@ -111,10 +114,11 @@ export function decodeCommand(bytes: Uint8Array): SchedulerCommand {
 }
 
 export function encodeResult(result: CommandResult): Uint8Array {
-  return withFormatByte(JSON.stringify(result));
+  return encodeCreateResult(result) ?? withFormatByte(JSON.stringify(result));
 }
 
 export function decodeResult(bytes: Uint8Array): CommandResult {
+  if (bytes.length > 0 && bytes[0] === FORMAT_CREATE_RESULT) return decodeCreateResult(bytes);
   return JSON.parse(withoutFormatByte(bytes, 'result')) as CommandResult;
 }
 

@@ -1,9 +1,6 @@
-import {
-  isCallbackUrlAllowed,
-  validateCallbackHeaders,
-  validateCallbackUrl,
-} from '@xcron/dispatcher';
+import { isCallbackUrlAllowed, validateCallbackHeaders } from '@xcron/dispatcher';
 import { compileSchedule } from '../schedule';
+import { callbackUrlProblem } from './callback-url-memo';
 import { InvalidTaskError } from './task.errors';
 import type { RetryPolicy, TaskPatch, TaskSpec, TaskSpecInput } from './task.model';
 
@@ -152,7 +149,7 @@ function checkCallback(
     );
   if (typeof callback.url !== 'string' || callback.url.length === 0)
     throw new InvalidTaskError('callback_url_invalid', 'callback.url', 'callback.url is required');
-  const problem = validateCallbackUrl(callback.url);
+  const problem = callbackUrlProblem(callback.url);
   if (problem !== undefined)
     throw new InvalidTaskError('callback_url_invalid', 'callback.url', `callback.url: ${problem}`);
   if (
