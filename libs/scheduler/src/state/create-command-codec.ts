@@ -90,7 +90,7 @@ export function encodeCreate(command: CreateTasksCommand): Uint8Array {
       const lengthAt = w.length;
       w.u32(0);
       w.u8(DELIVERY_FORMAT);
-      const written = w.utf8(deliveryJson(item.spec));
+      const written = w.utf8(deliveryJson(item.spec, item.bodyJson));
       w.patchU32(lengthAt, written + 1);
     } else {
       w.u32(item.delivery.length);

@@ -47,7 +47,12 @@ export interface CreateTasksCommand {
  * the spec's digest (for idempotency keys) was computed by the proposer.
  */
 export type CreateTaskItem =
-  | { readonly taskId: string; readonly spec: TaskSpec }
+  | {
+      readonly taskId: string;
+      readonly spec: TaskSpec;
+      /** JSON.stringify(spec.callback.body ?? null), when the proposer has it already. */
+      readonly bodyJson?: string;
+    }
   | {
       readonly taskId: string;
       readonly timing: TaskTiming;

@@ -337,9 +337,11 @@ export function encodeDelivery(spec: TaskDelivery): Uint8Array {
 
 /**
  * The JSON part of a stored delivery (after its format byte): a create command writes it straight
- * into its own buffer, with no array of its own on the way.
+ * into its own buffer, with no array of its own on the way. `bodyJson`, when given, is
+ * JSON.stringify(callback.body ?? null) already made (the size check made it): the result is the
+ * same text.
  */
-export function deliveryJson(spec: TaskDelivery): string {
+export function deliveryJson(spec: TaskDelivery, bodyJson?: string): string {
   const r = spec.retry;
   const b = DELIVERY_BASELINE.retry;
   const plain =
@@ -349,19 +351,28 @@ export function deliveryJson(spec: TaskDelivery): string {
     r.initialBackoffMs === b.initialBackoffMs &&
     r.maxBackoffMs === b.maxBackoffMs &&
     spec.name === undefined;
-  // The common task (defaults only) costs no `rest` object.
-  if (plain) return JSON.stringify([spec.callback.url, spec.callback.body ?? null]);
-  const rest: DeliveryRest = {};
-  if (spec.callback.headers !== undefined) rest.h = spec.callback.headers;
-  if (spec.timeoutMs !== DELIVERY_BASELINE.timeoutMs) rest.t = spec.timeoutMs;
-  if (
-    r.maxAttempts !== b.maxAttempts ||
-    r.initialBackoffMs !== b.initialBackoffMs ||
-    r.maxBackoffMs !== b.maxBackoffMs
-  )
-    rest.r = [r.maxAttempts, r.initialBackoffMs, r.maxBackoffMs];
-  if (spec.name !== undefined) rest.n = spec.name;
-  return JSON.stringify([spec.callback.url, spec.callback.body ?? null, rest]);
+  let rest: DeliveryRest | undefined;
+  if (!plain) {
+    rest = {};
+    if (spec.callback.headers !== undefined) rest.h = spec.callback.headers;
+    if (spec.timeoutMs !== DELIVERY_BASELINE.timeoutMs) rest.t = spec.timeoutMs;
+    if (
+      r.maxAttempts !== b.maxAttempts ||
+      r.initialBackoffMs !== b.initialBackoffMs ||
+      r.maxBackoffMs !== b.maxBackoffMs
+    )
+      rest.r = [r.maxAttempts, r.initialBackoffMs, r.maxBackoffMs];
+    if (spec.name !== undefined) rest.n = spec.name;
+  }
+  if (bodyJson === undefined)
+    // The common task (defaults only) has no `rest`.
+    return JSON.stringify(
+      rest === undefined
+        ? [spec.callback.url, spec.callback.body ?? null]
+        : [spec.callback.url, spec.callback.body ?? null, rest],
+    );
+  const head = '[' + JSON.stringify(spec.callback.url) + ',' + bodyJson;
+  return rest === undefined ? head + ']' : head + ',' + JSON.stringify(rest) + ']';
 }
 
 export function decodeDelivery(bytes: Uint8Array): TaskDelivery {

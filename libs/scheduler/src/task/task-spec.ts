@@ -38,11 +38,24 @@ export interface TaskSpecContext {
 const OVERLAP_POLICIES = ['allow', 'skip', 'buffer_one'] as const;
 const MISFIRE_POLICIES = ['fire_once', 'fire_all', 'skip'] as const;
 
+/** Out-parameter of normalizeTaskSpec (one object reused over a batch: nothing allocated a task). */
+export interface CheckedTaskExtras {
+  /**
+   * The callback body's JSON, as the size check measured it: a create encodes the stored delivery
+   * with it instead of stringifying the body a second time.
+   */
+  bodyJson: string;
+}
+
 /**
  * Checks a task as a client gave it and fills in the defaults. Everything is checked before
  * anything is proposed, so bad input stores nothing; each error names the field and the problem.
  */
-export function normalizeTaskSpec(input: TaskSpecInput, context: TaskSpecContext): TaskSpec {
+export function normalizeTaskSpec(
+  input: TaskSpecInput,
+  context: TaskSpecContext,
+  extras?: CheckedTaskExtras,
+): TaskSpec {
   const schedule = input.schedule;
   if (schedule === undefined || schedule === null || typeof schedule !== 'object')
     throw new InvalidTaskError('request_invalid', 'schedule', 'a schedule is required');
@@ -67,7 +80,7 @@ export function normalizeTaskSpec(input: TaskSpecInput, context: TaskSpecContext
       ? { name: checkText(input.name, 'name', TASK_LIMITS.nameCharsMax) }
       : {}),
     schedule,
-    callback: checkCallback(input.callback, context),
+    callback: checkCallback(input.callback, context, extras),
     timeoutMs: checkInteger(
       input.timeoutMs ?? TASK_DEFAULTS.timeoutMs,
       'timeout_ms',
@@ -140,6 +153,7 @@ export function patchTaskSpec(
 function checkCallback(
   callback: TaskSpecInput['callback'],
   context: TaskSpecContext,
+  extras: CheckedTaskExtras | undefined,
 ): TaskSpec['callback'] {
   if (callback === undefined || callback === null || typeof callback !== 'object')
     throw new InvalidTaskError(
@@ -168,6 +182,7 @@ function checkCallback(
       'callback.body',
       `callback.body is ${Buffer.byteLength(bodyJson)} bytes as JSON; the limit is ${context.callbackBodyBytesMax}`,
     );
+  if (extras !== undefined) extras.bodyJson = bodyJson;
   let headers: Record<string, string> | undefined;
   if (callback.headers !== undefined) {
     if (
