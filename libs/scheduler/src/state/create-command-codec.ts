@@ -187,7 +187,7 @@ class Reader {
   /** A view into the command: it lives as long as the entry does. */
   slice(length: number): Uint8Array {
     this.need(length);
-    const part = this.bytes.subarray(this.at, this.at + length);
+    const part = new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + this.at, length);
     this.at += length;
     return part;
   }
