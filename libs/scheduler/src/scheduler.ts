@@ -35,7 +35,12 @@ import { SchedulerStateMachine } from './state/scheduler-state-machine';
 import { newTaskView, taskViewOf } from './state/task-view';
 import { CreateCoalescer } from './write/create-coalescer';
 import { TaskIdGenerator, isTaskId, nodeNumberOf } from './task/task-id-generator';
-import { normalizeTaskSpec, patchTaskSpec, type TaskSpecContext } from './task/task-spec';
+import {
+  normalizeTaskSpec,
+  patchTaskSpec,
+  type CheckedTaskExtras,
+  type TaskSpecContext,
+} from './task/task-spec';
 import {
   ClusterUnavailableError,
   IdempotencyConflictError,
@@ -350,9 +355,13 @@ export class Scheduler implements SchedulerApi {
 
   async createTasks(inputs: readonly TaskSpecInput[]): Promise<BatchCreateResult[]> {
     const context = this.specContext();
+    const extras: CheckedTaskExtras = { bodyJson: '' };
+    const bodyJsons = new Array<string>(inputs.length);
     const specs = inputs.map((input, i) => {
       try {
-        return normalizeTaskSpec(input, context);
+        const spec = normalizeTaskSpec(input, context, extras);
+        bodyJsons[i] = extras.bodyJson;
+        return spec;
       } catch (error) {
         if (error instanceof InvalidTaskError && inputs.length > 1)
           throw new InvalidTaskError(
@@ -366,7 +375,11 @@ export class Scheduler implements SchedulerApi {
     const results = new Array<BatchCreateResult | undefined>(specs.length);
     let todo = specs.map((spec, i) => ({ i, spec }));
     for (let attempt = 0; todo.length > 0; attempt++) {
-      const batch = todo.map(({ spec }) => ({ taskId: this.ids.next(), spec }));
+      const batch = todo.map(({ i, spec }) => ({
+        taskId: this.ids.next(),
+        spec,
+        bodyJson: bodyJsons[i],
+      }));
       // No read barrier after the write: a new task is what apply makes of (id, spec, atMs).
       const { result: outcome, atMs } = await this.creates.create(batch);
       if (!('ok' in outcome) || outcome.created === undefined)

@@ -1,12 +1,12 @@
+import { COMMAND_FORMAT } from './command-format';
 import { measureExecution, readExecution, writeExecution } from './execution-codec';
 import type { FireRecord } from './scheduler-command';
 
 /**
- * The `record` command (fire outcomes, batched), binary: [FORMAT_RECORD_V3][f64 atMs][u32 count],
+ * The `record` command (fire outcomes, batched), binary: [COMMAND_FORMAT.record][f64 atMs][u32 count],
  * then per record [u8 task id length][task id, ASCII digits][outcome (execution-codec)]. Every fire
  * becomes one of these records; JSON took ~4 µs to encode and ~2 µs to decode each.
  */
-export const FORMAT_RECORD_V3 = 3;
 const HEADER_BYTES = 1 + 8 + 4;
 const TASK_ID_BYTES_MAX = 0xff;
 
@@ -20,7 +20,7 @@ export function encodeRecordCommand(atMs: number, records: readonly FireRecord[]
   records.forEach((record, i) => (size += 1 + record.taskId.length + encodings[i].length));
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
-  bytes[0] = FORMAT_RECORD_V3;
+  bytes[0] = COMMAND_FORMAT.record;
   view.setFloat64(1, atMs, true);
   view.setUint32(9, records.length, true);
   let at = HEADER_BYTES;
@@ -38,7 +38,7 @@ export function decodeRecordCommand(bytes: Uint8Array): {
   atMs: number;
   records: FireRecord[];
 } {
-  if (bytes.length < HEADER_BYTES || bytes[0] !== FORMAT_RECORD_V3)
+  if (bytes.length < HEADER_BYTES || bytes[0] !== COMMAND_FORMAT.record)
     throw new Error('record command is truncated or of another format');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const atMs = view.getFloat64(1, true);

@@ -1,5 +1,12 @@
 import type { TaskSpec } from '../task/task.model';
-import { decodeCommand, encodeCommand, type CreateTasksCommand } from './scheduler-command';
+import {
+  decodeCommand,
+  decodeResult,
+  encodeCommand,
+  encodeResult,
+  type CommandResult,
+  type CreateTasksCommand,
+} from './scheduler-command';
 import { specDigestOf } from './spec-digest';
 import { decodeDelivery } from './state-store-codec';
 
@@ -41,7 +48,7 @@ describe('create commands (binary)', () => {
       ],
     };
     const bytes = encodeCommand(command);
-    expect(bytes[0]).toBe(2);
+    expect(bytes[0]).toBe(3);
     const decoded = decodeCommand(bytes) as CreateTasksCommand;
     expect(decoded.atMs).toBe(command.atMs);
     const [first, second] = decoded.tasks;
@@ -71,11 +78,84 @@ describe('create commands (binary)', () => {
     expect(() => decodeCommand(longer)).toThrow(/2 bytes after its last task/);
   });
 
+  it('still decodes the v2 create format (logs and journals written before v3)', () => {
+    const utf8 = (text: string): number[] => [...new TextEncoder().encode(text)];
+    const u32 = (value: number): number[] => [
+      value >>> 24,
+      (value >>> 16) & 255,
+      (value >>> 8) & 255,
+      value & 255,
+    ];
+    const header = utf8(JSON.stringify({ atMs: 77, n: 1 }));
+    const timing = utf8(
+      JSON.stringify({ schedule: plain.schedule, jitterMs: 0, overlap: 'allow', misfire: 'skip' }),
+    );
+    const delivery = [1, ...utf8('["http://127.0.0.1:9/x","b"]')];
+    const bytes = Uint8Array.from([
+      2,
+      ...u32(header.length),
+      ...header,
+      1,
+      ...utf8('5'),
+      ...u32(timing.length),
+      ...timing,
+      ...u32(delivery.length),
+      ...delivery,
+      0,
+    ]);
+    const decoded = decodeCommand(bytes) as CreateTasksCommand;
+    expect(decoded.atMs).toBe(77);
+    expect(decoded.tasks).toEqual([
+      {
+        taskId: '5',
+        timing: { schedule: plain.schedule, jitterMs: 0, overlap: 'allow', misfire: 'skip' },
+        delivery: Uint8Array.from(delivery),
+      },
+    ]);
+    // Re-encoded (a follower forwarding it, a journal replay), it is v3 and means the same.
+    const again = decodeCommand(encodeCommand(decoded));
+    expect(again).toEqual(decoded);
+  });
+
   it('keeps the other commands in JSON', () => {
     const command = { t: 'delete', atMs: 5, taskId: '42' } as const;
     const bytes = encodeCommand(command);
     expect(bytes[0]).toBe(1);
     expect(decodeCommand(bytes)).toEqual(command);
     expect(() => decodeCommand(Uint8Array.of(9, 1, 2))).toThrow(/unknown command format 9/);
+  });
+});
+
+describe('command results', () => {
+  it("send a create's plain success in binary, and anything else as JSON", () => {
+    const created: CommandResult = {
+      ok: true,
+      created: [
+        { taskId: '9223372036854775807', created: true },
+        { taskId: '12', created: false },
+      ],
+    };
+    const bytes = encodeResult(created);
+    expect(bytes[0]).toBe(2);
+    expect(decodeResult(bytes)).toEqual(created);
+    expect(() => decodeResult(bytes.subarray(0, bytes.length - 1))).toThrow(
+      /create result of \d+ bytes is cut short/,
+    );
+    const mixed: CommandResult = {
+      ok: true,
+      created: [
+        { taskId: '1', created: true },
+        { error: 'idempotency_conflict', idempotencyKey: 'k', existingTaskId: '2' },
+      ],
+    };
+    for (const result of [
+      mixed,
+      { ok: true } as const,
+      { error: 'not_found', taskId: '3' } as const,
+    ]) {
+      const encoded = encodeResult(result);
+      expect(encoded[0]).toBe(1);
+      expect(decodeResult(encoded)).toEqual(result);
+    }
   });
 });

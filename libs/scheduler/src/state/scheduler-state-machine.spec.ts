@@ -384,6 +384,40 @@ describe('SchedulerStateMachine', () => {
       },
     );
 
+    it('answers an apply before its store batch is written; a failed batch fails the next apply and persist', async () => {
+      const stream = entriesOf(commands(36, 30));
+      const store = new MemoryStateStore();
+      const machine = await SchedulerStateMachine.open({
+        journalDir: join(dir, 'journal'),
+        store,
+        logger: quiet,
+      });
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const write = store.write.bind(store);
+      store.write = async (ops, options) => {
+        await held;
+        return write(ops, options);
+      };
+      // The fold's results come back while the batch waits.
+      expect((await machine.apply(stream.slice(0, 10))).length).toBe(10);
+      // A read of the store waits for it.
+      let read = false;
+      const executions = (async () => {
+        for await (const _ of machine.allExecutions()) break;
+        read = true;
+      })();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(read).toBe(false);
+      release();
+      await executions;
+      store.write = () => Promise.reject(new Error('disk full'));
+      await machine.apply(stream.slice(10, 20));
+      await expect(machine.apply(stream.slice(20))).rejects.toThrow('disk full');
+      await expect(machine.persist()).rejects.toThrow('disk full');
+      await machine.close().catch(() => undefined);
+    });
+
     it('replays the journal past what the store kept', async () => {
       const list = commands(35, 200);
       const stream = entriesOf(list);

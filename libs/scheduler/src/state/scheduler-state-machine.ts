@@ -77,6 +77,8 @@ export class SchedulerStateMachine implements StateMachine {
   onReset: (() => void) | undefined;
   /** Store writes in order: each apply's batch, persist's sync. */
   private storeWrite: Promise<void> = Promise.resolve();
+  /** The last apply's store batch (see apply()). */
+  private applyWrite: Promise<void> = Promise.resolve();
   private journalWrite: Promise<unknown> = Promise.resolve();
   private persistedThrough = 0;
   /** Delivery reads asked for in this turn of the event loop (see delivery()). */
@@ -130,7 +132,17 @@ export class SchedulerStateMachine implements StateMachine {
     return machine;
   }
 
+  /**
+   * Resolves once the fold is done, before its store batch is written: a leader's Raft loop waits
+   * for the apply before its next log write, and the proposers for their answers, and neither
+   * needs the store (the Raft log holds the entries; a restart re-applies what the store lacks).
+   * Whatever reads the store waits for the queued batches first (delivery(), executions(),
+   * allExecutions(); persist() and snapshot() are ordered after them). At most one batch is in
+   * flight when an apply starts — a store slower than the log holds applies back instead of
+   * queueing batches — and a failed batch fails the next apply (Raft stops the node), or persist().
+   */
   async apply(entries: readonly Entry[]): Promise<Uint8Array[]> {
+    await this.applyWrite;
     const results = new Array<Uint8Array>(entries.length);
     const journaled: { seq: number; payload: Uint8Array }[] = [];
     // The batch's place in the store's write order is taken before folding: a read that an
@@ -151,17 +163,23 @@ export class SchedulerStateMachine implements StateMachine {
       if (journaled.length > 0) this.appendToJournal(journaled);
       write.provide(this.state.takeWrites());
     }
-    await write.written;
+    this.applyWrite = write.written;
+    // Seen by the next apply (or persist, or close): not an unhandled rejection meanwhile.
+    write.written.catch(() => undefined);
     return results;
   }
 
   snapshot(): AsyncIterable<Uint8Array> {
-    // The view is taken now, not at the first read: Raft calls this between two applies and reads
-    // the stream while later ones go on, and the stream must show the state at the call. Every
-    // apply() so far resolved after its store batch was written, so the view holds them all (a
-    // batch still in flight is missed whole: the view's meta record says where it stands).
-    const view = this.store.view();
+    // The stream shows the state at this call: Raft calls it between two applies and reads the
+    // stream while later ones go on. apply() does not wait for its store batch, so the view takes
+    // its place in the store's write order — after every batch applied so far, before any later.
+    const store = this.store;
+    const viewTaken = this.storeWrite.then(() => store.view());
+    this.storeWrite = viewTaken.then(() => undefined);
+    // A failed write before it is seen by the stream's reader, and by the next apply.
+    this.storeWrite.catch(() => undefined);
     return (async function* () {
+      const view = await viewTaken;
       try {
         yield* writeSnapshotStream(view);
       } finally {
@@ -358,6 +376,8 @@ export class SchedulerStateMachine implements StateMachine {
 
   /** Every stored execution of every task (a listing by a status other than failed scans them). */
   async *allExecutions(): AsyncGenerator<ExecutionView> {
+    // What was applied so far is in the store once the queued batches are written.
+    await this.storeWrite.catch(() => undefined);
     const view = this.store.view();
     try {
       for await (const batch of view.entries(familyRange(FAMILY.history)))
@@ -392,8 +412,8 @@ export class SchedulerStateMachine implements StateMachine {
 
   /**
    * Takes the next place in the store's write order; the batch (and the meta record of the state
-   * as it is then) is given later with provide(). A failed write fails its apply (Raft stops the
-   * node), and the writes after it do not run.
+   * as it is then) is given later with provide(). A failed write fails the next apply (Raft stops
+   * the node) and persist(), and the writes after it do not run.
    */
   private reserveStoreWrite(sync: boolean): {
     provide(writes: StoreWrite[], meta?: Uint8Array): void;

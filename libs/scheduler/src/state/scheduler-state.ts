@@ -36,6 +36,7 @@ import {
 } from './state-store-codec';
 import type { CheckpointSource } from './state-checkpoint';
 import { specDigestOf } from './spec-digest';
+import { ByteSlab } from './byte-slab';
 import { TaskTable } from './task-table';
 
 export type { IdempotencyEntry } from './state-store-codec';
@@ -93,6 +94,9 @@ export class SchedulerState {
   observer: StateObserver | undefined;
   /** Store writes queued by the commands since the last takeWrites(), in order. */
   private writes: StoreWrite[] = [];
+  /** Keys and rows bound for the store (see ByteSlab: why not a small Uint8Array each). */
+  private readonly slab = new ByteSlab();
+  private readonly storeBytes = (bytes: number): Uint8Array => this.slab.take(bytes);
   /** Rows to write at takeWrites() (a task changed by many commands of a batch is written once). */
   private readonly dirtyRows = new Set<number>();
   private readonly dirtyKeys = new Set<string>();
@@ -147,7 +151,7 @@ export class SchedulerState {
       writes.push({
         type: 'put',
         key: this.key(FAMILY.row, slot),
-        value: encodeRow(this.rowOf(slot)),
+        value: encodeRow(this.rowOf(slot), this.storeBytes),
       });
     this.dirtyRows.clear();
     for (const key of this.dirtyKeys) {
@@ -476,6 +480,18 @@ export class SchedulerState {
     if (spec.schedule.kind === 'once') this.table.setRunAtMs(slot, spec.schedule.runAtMs);
     else this.table.setRunAtMs(slot, Number.NaN);
     this.table.setPolicyBits(slot, policyBitsOf(spec));
+    if (
+      spec.startAtMs === undefined &&
+      spec.endAtMs === undefined &&
+      spec.expireAtMs === undefined &&
+      spec.jitterMs === 0 &&
+      spec.idempotencyKey === undefined &&
+      (manualFires === undefined || manualFires.length === 0)
+    ) {
+      // Most tasks have none of the rare fields: no object to build and drop.
+      this.table.setExtra(slot, undefined);
+      return;
+    }
     const extra: TaskExtra = {};
     if (spec.startAtMs !== undefined) extra.startAtMs = spec.startAtMs;
     if (spec.endAtMs !== undefined) extra.endAtMs = spec.endAtMs;
@@ -626,7 +642,7 @@ export class SchedulerState {
   }
 
   private key(family: number, slot: number): Uint8Array {
-    const key = new Uint8Array(9);
+    const key = this.slab.take(9);
     key[0] = family;
     this.table.writeIdBytes(slot, key, 1);
     return key;

@@ -2,6 +2,7 @@ import type { TaskSpec } from '../task/task.model';
 import {
   decodeDelivery,
   decodeRow,
+  deliveryJson,
   encodeDelivery,
   encodeRow,
   idBytes,
@@ -193,6 +194,20 @@ describe('state store codec', () => {
         retry: spec.retry,
       });
       expect(encodeDelivery(spec).length).toBeGreaterThan(encodeDelivery(base).length);
+    });
+
+    it("writes the same text from a body JSON made before (the size check's) as from the body", () => {
+      const withRest: TaskSpec = {
+        ...base,
+        name: 'n',
+        callback: { ...base.callback, headers: { 'x-a': 'b' } },
+        timeoutMs: 2_500,
+      };
+      for (const spec of [base, withRest])
+        for (const body of [base.callback.body, 'tëxt "quoted"', 42, null, undefined, []]) {
+          const s = { ...spec, callback: { ...spec.callback, body } };
+          expect(deliveryJson(s, JSON.stringify(body ?? null))).toBe(deliveryJson(s));
+        }
     });
 
     it('keeps a body that is a string, a number, or absent (null)', () => {

@@ -142,7 +142,11 @@ interface RowTail {
   m?: number[];
 }
 
-export function encodeRow(row: TaskRow): Uint8Array {
+/** `allocate` gives the row's bytes (a ByteSlab's views, for a batch of rows bound for the store). */
+export function encodeRow(
+  row: TaskRow,
+  allocate: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes),
+): Uint8Array {
   let flags = 0;
   const hasRunAt = !Number.isNaN(row.runAtMs);
   if (hasRunAt) flags |= ROW_FLAG.runAt;
@@ -182,8 +186,8 @@ export function encodeRow(row: TaskRow): Uint8Array {
     (flags & ROW_FLAG.ended ? 8 : 0) +
     (flags & ROW_FLAG.counters ? 12 : 0) +
     (tail?.length ?? 0);
-  const bytes = new Uint8Array(size);
-  const view = new DataView(bytes.buffer);
+  const bytes = allocate(size);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, size);
   bytes[0] = ROW_FORMAT;
   bytes[1] = row.status;
   view.setUint16(2, row.policyBits, true);
@@ -333,7 +337,8 @@ const DELIVERY_BASELINE = {
   timeoutMs: 10_000,
   retry: { maxAttempts: 3, initialBackoffMs: 1_000, maxBackoffMs: 60_000 },
 } as const;
-const DELIVERY_FORMAT = 1;
+/** A stored delivery's first byte: its format (the JSON of deliveryJson follows). */
+export const DELIVERY_FORMAT = 1;
 
 interface DeliveryRest {
   h?: Readonly<Record<string, string>>;
@@ -343,25 +348,51 @@ interface DeliveryRest {
 }
 
 export function encodeDelivery(spec: TaskDelivery): Uint8Array {
-  const rest: DeliveryRest = {};
-  if (spec.callback.headers !== undefined) rest.h = spec.callback.headers;
-  if (spec.timeoutMs !== DELIVERY_BASELINE.timeoutMs) rest.t = spec.timeoutMs;
-  const r = spec.retry;
-  const b = DELIVERY_BASELINE.retry;
-  if (
-    r.maxAttempts !== b.maxAttempts ||
-    r.initialBackoffMs !== b.initialBackoffMs ||
-    r.maxBackoffMs !== b.maxBackoffMs
-  )
-    rest.r = [r.maxAttempts, r.initialBackoffMs, r.maxBackoffMs];
-  if (spec.name !== undefined) rest.n = spec.name;
-  const fields: unknown[] = [spec.callback.url, spec.callback.body ?? null];
-  if (Object.keys(rest).length > 0) fields.push(rest);
-  const text = encoder.encode(JSON.stringify(fields));
+  const text = encoder.encode(deliveryJson(spec));
   const bytes = new Uint8Array(text.length + 1);
   bytes[0] = DELIVERY_FORMAT;
   bytes.set(text, 1);
   return bytes;
+}
+
+/**
+ * The JSON part of a stored delivery (after its format byte): a create command writes it straight
+ * into its own buffer, with no array of its own on the way. `bodyJson`, when given, is
+ * JSON.stringify(callback.body ?? null) already made (the size check made it): the result is the
+ * same text.
+ */
+export function deliveryJson(spec: TaskDelivery, bodyJson?: string): string {
+  const r = spec.retry;
+  const b = DELIVERY_BASELINE.retry;
+  const plain =
+    spec.callback.headers === undefined &&
+    spec.timeoutMs === DELIVERY_BASELINE.timeoutMs &&
+    r.maxAttempts === b.maxAttempts &&
+    r.initialBackoffMs === b.initialBackoffMs &&
+    r.maxBackoffMs === b.maxBackoffMs &&
+    spec.name === undefined;
+  let rest: DeliveryRest | undefined;
+  if (!plain) {
+    rest = {};
+    if (spec.callback.headers !== undefined) rest.h = spec.callback.headers;
+    if (spec.timeoutMs !== DELIVERY_BASELINE.timeoutMs) rest.t = spec.timeoutMs;
+    if (
+      r.maxAttempts !== b.maxAttempts ||
+      r.initialBackoffMs !== b.initialBackoffMs ||
+      r.maxBackoffMs !== b.maxBackoffMs
+    )
+      rest.r = [r.maxAttempts, r.initialBackoffMs, r.maxBackoffMs];
+    if (spec.name !== undefined) rest.n = spec.name;
+  }
+  if (bodyJson === undefined)
+    // The common task (defaults only) has no `rest`.
+    return JSON.stringify(
+      rest === undefined
+        ? [spec.callback.url, spec.callback.body ?? null]
+        : [spec.callback.url, spec.callback.body ?? null, rest],
+    );
+  const head = '[' + JSON.stringify(spec.callback.url) + ',' + bodyJson;
+  return rest === undefined ? head + ']' : head + ',' + JSON.stringify(rest) + ']';
 }
 
 export function decodeDelivery(bytes: Uint8Array): TaskDelivery {

@@ -1,9 +1,6 @@
-import {
-  isCallbackUrlAllowed,
-  validateCallbackHeaders,
-  validateCallbackUrl,
-} from '@xcron/dispatcher';
+import { isCallbackUrlAllowed, validateCallbackHeaders } from '@xcron/dispatcher';
 import { compileSchedule } from '../schedule';
+import { callbackUrlProblem } from './callback-url-memo';
 import { InvalidTaskError } from './task.errors';
 import type { RetryPolicy, ScheduleSpec, TaskPatch, TaskSpec, TaskSpecInput } from './task.model';
 
@@ -41,11 +38,24 @@ export interface TaskSpecContext {
 const OVERLAP_POLICIES = ['allow', 'skip', 'buffer_one'] as const;
 const MISFIRE_POLICIES = ['fire_once', 'fire_all', 'skip'] as const;
 
+/** Out-parameter of normalizeTaskSpec (one object reused over a batch: nothing allocated a task). */
+export interface CheckedTaskExtras {
+  /**
+   * The callback body's JSON, as the size check measured it: a create encodes the stored delivery
+   * with it instead of stringifying the body a second time.
+   */
+  bodyJson: string;
+}
+
 /**
  * Checks a task as a client gave it and fills in the defaults. Everything is checked before
  * anything is proposed, so bad input stores nothing; each error names the field and the problem.
  */
-export function normalizeTaskSpec(input: TaskSpecInput, context: TaskSpecContext): TaskSpec {
+export function normalizeTaskSpec(
+  input: TaskSpecInput,
+  context: TaskSpecContext,
+  extras?: CheckedTaskExtras,
+): TaskSpec {
   const schedule = input.schedule;
   if (schedule === undefined || schedule === null || typeof schedule !== 'object')
     throw new InvalidTaskError('request_invalid', 'schedule', 'a schedule is required');
@@ -70,7 +80,7 @@ export function normalizeTaskSpec(input: TaskSpecInput, context: TaskSpecContext
       ? { name: checkText(input.name, 'name', TASK_LIMITS.nameCharsMax) }
       : {}),
     schedule,
-    callback: checkCallback(input.callback, context),
+    callback: checkCallback(input.callback, context, extras),
     timeoutMs: checkInteger(
       input.timeoutMs ?? TASK_DEFAULTS.timeoutMs,
       'timeout_ms',
@@ -160,6 +170,7 @@ function rezoned(current: TaskSpec, patch: TaskPatch, timezone: string): Schedul
 function checkCallback(
   callback: TaskSpecInput['callback'],
   context: TaskSpecContext,
+  extras: CheckedTaskExtras | undefined,
 ): TaskSpec['callback'] {
   if (callback === undefined || callback === null || typeof callback !== 'object')
     throw new InvalidTaskError(
@@ -169,7 +180,7 @@ function checkCallback(
     );
   if (typeof callback.url !== 'string' || callback.url.length === 0)
     throw new InvalidTaskError('callback_url_invalid', 'callback.url', 'callback.url is required');
-  const problem = validateCallbackUrl(callback.url);
+  const problem = callbackUrlProblem(callback.url);
   if (problem !== undefined)
     throw new InvalidTaskError('callback_url_invalid', 'callback.url', `callback.url: ${problem}`);
   if (
@@ -188,6 +199,7 @@ function checkCallback(
       'callback.body',
       `callback.body is ${Buffer.byteLength(bodyJson)} bytes as JSON; the limit is ${context.callbackBodyBytesMax}`,
     );
+  if (extras !== undefined) extras.bodyJson = bodyJson;
   let headers: Record<string, string> | undefined;
   if (callback.headers !== undefined) {
     if (
