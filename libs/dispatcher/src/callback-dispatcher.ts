@@ -3,7 +3,8 @@ import type { Dispatcher } from 'undici';
 import { backoffDelayMs, parseRetryAfterMs } from './backoff';
 import { CallbackHeaderList } from './callback-headers';
 import type { CallbackRequest, DeliveryResult } from './callback-request';
-import { CallbackTargets } from './callback-targets';
+import { resolveCallbackUrl } from './callback-targets';
+import { isCallbackHostAllowed } from './callback-url';
 import { DeliveryJob } from './delivery-job';
 import { DispatcherClosedError } from './errors';
 import { HttpAttempt, type AttemptOwner } from './http-attempt';
@@ -80,7 +81,7 @@ export class CallbackDispatcher implements AttemptOwner {
   readonly #random: () => number;
   readonly #metrics: DispatcherMetrics | undefined;
   readonly #signingSecret: string | Buffer | undefined;
-  readonly #targets: CallbackTargets;
+  readonly #allowedHosts: readonly string[] | undefined;
   readonly #userAgent: string;
   readonly #maxBodyBytes: number;
   #queued = 0;
@@ -108,7 +109,7 @@ export class CallbackDispatcher implements AttemptOwner {
     this.#random = options.random ?? Math.random;
     this.#metrics = options.metrics;
     this.#signingSecret = options.signingSecret;
-    this.#targets = new CallbackTargets(options.allowedHosts);
+    this.#allowedHosts = options.allowedHosts;
     this.#userAgent = options.userAgent ?? XCRON_USER_AGENT;
     this.#queue = fastq(this.#work, concurrency);
   }
@@ -129,9 +130,19 @@ export class CallbackDispatcher implements AttemptOwner {
     if (request.signal?.aborted) {
       return Promise.resolve(this.#refuse(request, 'cancelled', CANCELLED));
     }
-    const target = this.#targets.resolve(request.url);
-    if (typeof target === 'string') {
-      return Promise.resolve(this.#refuse(request, 'failed', target));
+    const target = resolveCallbackUrl(request.url);
+    if ('problem' in target) {
+      return Promise.resolve(
+        this.#refuse(request, 'failed', `invalid callback URL: ${target.problem}`),
+      );
+    }
+    if (
+      this.#allowedHosts !== undefined &&
+      !isCallbackHostAllowed(target.host, this.#allowedHosts)
+    ) {
+      return Promise.resolve(
+        this.#refuse(request, 'failed', `callback host "${target.host}" is not in the allow-list`),
+      );
     }
     const headers = CallbackHeaderList.build(
       request.taskId,

@@ -1,43 +1,37 @@
-import { isCallbackHostAllowed, normalizeHost, parseCallbackUrl } from './callback-url';
+import { normalizeHost, parseCallbackUrl } from './callback-url';
 
-/** Where one callback URL sends: undici's origin and path. */
+/** Where one callback URL sends: undici's origin and path, and its host as allow-lists see it. */
 export interface CallbackTarget {
   readonly origin: string;
   readonly path: string;
+  /** normalizeHost of the URL's host name. */
+  readonly host: string;
 }
 
-/** Distinct URLs kept; past this the cache starts over (a scheduler has far fewer callback URLs). */
+/** Distinct URLs remembered; past this the memo starts over (a scheduler has far fewer URLs). */
 const TARGETS_MAX = 10_000;
 
+const targetsByUrl = new Map<string, CallbackTarget | { readonly problem: string }>();
+
 /**
- * Callback URLs parsed and checked against the host allow-list, by URL text. Tasks mostly share a
- * handful of URLs, and parsing one (a WHATWG URL object and its getters) cost a few µs and a
- * heavy object per fire. A URL's verdict depends only on its text and the allow-list, which is
- * fixed for the dispatcher's life: a cached verdict is the verdict.
+ * parseCallbackUrl, remembered by URL text: tasks mostly share a handful of URLs, and parsing one
+ * (a WHATWG URL object and its getters) was the largest cost of checking a task at creation and a
+ * few µs and a heavy object per fire at dispatch. The answer depends on the text alone; the
+ * allow-list is the caller's (isCallbackHostAllowed on `host`).
  */
-export class CallbackTargets {
-  readonly #byUrl = new Map<string, CallbackTarget | string>();
-
-  constructor(private readonly allowedHosts: readonly string[] | undefined) {}
-
-  /** The target, or the reason the URL is refused. */
-  resolve(url: string): CallbackTarget | string {
-    const known = this.#byUrl.get(url);
-    if (known !== undefined) return known;
-    const resolved = this.#parse(url);
-    if (this.#byUrl.size >= TARGETS_MAX) this.#byUrl.clear();
-    this.#byUrl.set(url, resolved);
-    return resolved;
-  }
-
-  #parse(url: string): CallbackTarget | string {
-    const parsed = parseCallbackUrl(url);
-    if (typeof parsed === 'string') return `invalid callback URL: ${parsed}`;
-    if (this.allowedHosts !== undefined) {
-      const host = normalizeHost(parsed.hostname);
-      if (!isCallbackHostAllowed(host, this.allowedHosts))
-        return `callback host "${host}" is not in the allow-list`;
-    }
-    return { origin: parsed.origin, path: parsed.pathname + parsed.search };
-  }
+export function resolveCallbackUrl(url: string): CallbackTarget | { readonly problem: string } {
+  const known = targetsByUrl.get(url);
+  if (known !== undefined) return known;
+  const parsed = parseCallbackUrl(url);
+  const resolved =
+    typeof parsed === 'string'
+      ? { problem: parsed }
+      : {
+          origin: parsed.origin,
+          path: parsed.pathname + parsed.search,
+          host: normalizeHost(parsed.hostname),
+        };
+  if (targetsByUrl.size >= TARGETS_MAX) targetsByUrl.clear();
+  targetsByUrl.set(url, resolved);
+  return resolved;
 }

@@ -3,6 +3,8 @@
  * Framework-free: no Nest here.
  */
 export { CallbackDispatcher } from './callback-dispatcher';
+export { resolveCallbackUrl } from './callback-targets';
+export type { CallbackTarget } from './callback-targets';
 export { CancelSignal } from './cancel-signal';
 export type { DeliverySignal } from './cancel-signal';
 export type { CallbackDispatcherOptions, DispatcherStats } from './callback-dispatcher';

@@ -1,6 +1,9 @@
-import { isCallbackUrlAllowed, validateCallbackHeaders } from '@xcron/dispatcher';
+import {
+  isCallbackHostAllowed,
+  resolveCallbackUrl,
+  validateCallbackHeaders,
+} from '@xcron/dispatcher';
 import { compileSchedule } from '../schedule';
-import { callbackUrlProblem } from './callback-url-memo';
 import { InvalidTaskError } from './task.errors';
 import type { RetryPolicy, ScheduleSpec, TaskPatch, TaskSpec, TaskSpecInput } from './task.model';
 
@@ -180,12 +183,16 @@ function checkCallback(
     );
   if (typeof callback.url !== 'string' || callback.url.length === 0)
     throw new InvalidTaskError('callback_url_invalid', 'callback.url', 'callback.url is required');
-  const problem = callbackUrlProblem(callback.url);
-  if (problem !== undefined)
-    throw new InvalidTaskError('callback_url_invalid', 'callback.url', `callback.url: ${problem}`);
+  const target = resolveCallbackUrl(callback.url);
+  if ('problem' in target)
+    throw new InvalidTaskError(
+      'callback_url_invalid',
+      'callback.url',
+      `callback.url: ${target.problem}`,
+    );
   if (
     context.allowedCallbackHosts !== undefined &&
-    !isCallbackUrlAllowed(callback.url, context.allowedCallbackHosts)
+    !isCallbackHostAllowed(target.host, context.allowedCallbackHosts)
   )
     throw new InvalidTaskError(
       'callback_url_invalid',
