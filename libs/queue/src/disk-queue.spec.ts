@@ -11,22 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskQueue, type DiskQueueOptions } from './index';
 import { CorruptionError, QueueError, QueueErrorCode } from './queue.errors';
-import type { QueueLogger } from './queue.options';
+import { CapturingLogger } from '@xcron/testing';
 import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './queue.constants';
 import { encodeSegmentHeader } from './record-frame';
-
-class RecordingLogger implements QueueLogger {
-  readonly lines: string[] = [];
-  info(message: string): void {
-    this.lines.push(`info ${message}`);
-  }
-  warn(message: string): void {
-    this.lines.push(`warn ${message}`);
-  }
-  error(message: string): void {
-    this.lines.push(`error ${message}`);
-  }
-}
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -64,7 +51,7 @@ function segmentFiles(dir: string): string[] {
 }
 
 async function open(dir: string, options: DiskQueueOptions = {}): Promise<DiskQueue> {
-  return DiskQueue.open(dir, { logger: new RecordingLogger(), ...options });
+  return DiskQueue.open(dir, { logger: new CapturingLogger(), ...options });
 }
 
 describe('DiskQueue on real files', () => {
@@ -298,7 +285,7 @@ describe('DiskQueue on real files', () => {
     // The state a crash leaves right after the `.reset` marker became durable.
     writeFileSync(join(dir, '00000000000000000500.seg.reset'), encodeSegmentHeader(500));
     writeFileSync(join(dir, 'c.cursor.tmp'), Buffer.from('half-written'));
-    const logger = new RecordingLogger();
+    const logger = new CapturingLogger();
     const reopened = await DiskQueue.open(dir, { segmentBytes: 4096, logger });
     expect(segmentFiles(dir)).toEqual(['00000000000000000500.seg']);
     expect(readdirSync(dir).sort()).toEqual(['00000000000000000500.seg', 'c.cursor']);
@@ -323,7 +310,7 @@ describe('DiskQueue on real files', () => {
         const torn = Buffer.from(whole);
         if (zeroFilled) torn.fill(0, cut);
         writeFileSync(join(copy, segmentFiles(dir)[0]), zeroFilled ? torn : torn.subarray(0, cut));
-        const logger = new RecordingLogger();
+        const logger = new CapturingLogger();
         const reopened = await DiskQueue.open(copy, { logger });
         expect(reopened.lastSeq).toBe(4);
         if (cut > lastStart || zeroFilled) {
@@ -411,7 +398,7 @@ describe('DiskQueue on real files', () => {
     const bytes = readFileSync(join(dir, files[3]));
     bytes[SEGMENT_HEADER_BYTES + FRAME_HEADER_BYTES + 100 + 20] ^= 0x40;
     writeFileSync(join(dir, files[3]), bytes);
-    const logger = new RecordingLogger();
+    const logger = new CapturingLogger();
     const repaired = await DiskQueue.open(dir, { segmentBytes: 4096, repair: true, logger });
     expect(repaired.lastSeq).toBe(middleBase);
     expect(segmentFiles(dir)).toEqual(files.slice(0, 4));

@@ -4,3 +4,4 @@
  */
 export { SeededRandom } from './seeded-random';
 export { freePorts } from './free-ports';
+export { CapturingLogger } from './capturing-logger';

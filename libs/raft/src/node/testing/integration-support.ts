@@ -1,22 +1,8 @@
 import type { Entry, Member } from '../../core/types';
-import type { RaftNodeLogger, RaftNodeOptions } from '../raft-node';
+import type { RaftNodeOptions } from '../raft-node';
 import type { StateMachine } from '../state-machine';
 
-export { freePorts } from '@xcron/testing';
-
-/** Keeps what a node logs, for assertions on it. */
-export class CapturingLogger implements RaftNodeLogger {
-  readonly lines: string[] = [];
-  info(message: string): void {
-    this.lines.push(`info ${message}`);
-  }
-  warn(message: string): void {
-    this.lines.push(`warn ${message}`);
-  }
-  error(message: string): void {
-    this.lines.push(`error ${message}`);
-  }
-}
+export { CapturingLogger, freePorts } from '@xcron/testing';
 
 /** Polls `done` every 20 ms; throws naming `what` after `timeoutMs`. */
 export async function waitFor(
