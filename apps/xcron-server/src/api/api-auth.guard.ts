@@ -5,7 +5,7 @@ import { API_OPTIONS, type ResolvedApiOptions } from './api.options';
 import { bearerTokenCheck, type TokenCheck } from './bearer-token';
 
 /**
- * Guards the /xcron and /v1 controllers when `apiToken` is set: `Authorization: Bearer <token>`,
+ * Guards the /xcron and /v1 controllers (CreateTaskRoutes calls assertAuthorized itself) when `apiToken` is set: `Authorization: Bearer <token>`,
  * compared in constant time. /healthz and /readyz are not guarded (probes carry no token).
  */
 @Injectable()
@@ -17,8 +17,13 @@ export class ApiAuthGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
-    if (this.check(request.headers.authorization)) return true;
-    throw new ApiError('unauthorized', 'missing or wrong Authorization: Bearer <api token>');
+    assertAuthorized(this.check, context.switchToHttp().getRequest<FastifyRequest>());
+    return true;
   }
+}
+
+/** Throws `unauthorized` unless the request's Authorization header passes `check`. */
+export function assertAuthorized(check: TokenCheck, request: FastifyRequest): void {
+  if (!check(request.headers.authorization))
+    throw new ApiError('unauthorized', 'missing or wrong Authorization: Bearer <api token>');
 }

@@ -5,6 +5,7 @@ import { ApiExceptionFilter } from './api-exception.filter';
 import { API_MODULE_OPTIONS, ApiConfigurableModule } from './api.module-definition';
 import { API_OPTIONS, resolveApiOptions, type ApiOptions } from './api.options';
 import { BatchBodyLimit } from './batch-body-limit';
+import { CreateTaskRoutes } from './create-task.routes';
 import { ReadinessController } from './readiness.controller';
 import { SeedController } from './seed.controller';
 import { V1ClusterController } from './v1-cluster.controller';
@@ -29,6 +30,7 @@ import { V1TasksController } from './v1-tasks.controller';
     },
     ApiAuthGuard,
     BatchBodyLimit,
+    CreateTaskRoutes,
     { provide: APP_FILTER, useClass: ApiExceptionFilter },
   ],
 })

@@ -26,12 +26,14 @@ import {
   parseReadQuery,
   parseScheduledAtMs,
   parseV1Batch,
-  parseV1CreateTask,
   parseV1PatchTask,
 } from './parse/v1.parser';
 import { presentExecution, presentManualFire, presentTask } from './present/presenters';
 
-/** /v1 tasks: HTTP statuses, the envelope as body, snake_case, times in `*_ms`. */
+/**
+ * /v1 tasks: HTTP statuses, the envelope as body, snake_case, times in `*_ms`. `POST /v1/tasks` is
+ * served by CreateTaskRoutes.
+ */
 @Controller('v1')
 @UseGuards(ApiAuthGuard)
 export class V1TasksController {
@@ -39,18 +41,6 @@ export class V1TasksController {
     @Inject(SCHEDULER_API) private readonly scheduler: SchedulerApi,
     @Inject(API_OPTIONS) private readonly options: ResolvedApiOptions,
   ) {}
-
-  /** 201 with the task; 200 with the existing task when its idempotency_key returned it. */
-  @Post('tasks')
-  async create(
-    @Body() body: unknown,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Envelope> {
-    const input = unwrap(parseV1CreateTask(body));
-    const { task, created } = await this.scheduler.createTask(input);
-    reply.status(created ? 201 : 200);
-    return success(presentTask(task));
-  }
 
   /** `{tasks: [...]}` → one createTasks call (one Raft entry); 201 when any task was created. */
   @Post('tasks::batch')
