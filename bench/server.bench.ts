@@ -282,6 +282,29 @@ function latencyFigures(
   return { p50, p99, max, early: earlyCount };
 }
 
+/**
+ * Where a lateness tail sits in time: for each second after `t0`, the count of arrivals and their
+ * p99 and max, so that a cold start (the first second) tells itself apart from pauses spread over
+ * the run (GC, compaction).
+ */
+function latenessBySecond(arrivals: readonly Arrival[], t0: number): string {
+  const bySecond = new Map<number, number[]>();
+  for (const a of arrivals) {
+    const second = Math.floor((a.scheduledMs - t0) / 1000);
+    const list = bySecond.get(second) ?? [];
+    list.push(a.arrivedMs - a.scheduledMs);
+    bySecond.set(second, list);
+  }
+  return [...bySecond.keys()]
+    .sort((x, y) => x - y)
+    .map((second) => {
+      const values = Float64Array.from(bySecond.get(second) ?? []);
+      const [p99, max] = percentiles(values, [99, 100]);
+      return `s${second} n${values.length} p99 ${p99} max ${max}`;
+    })
+    .join(' | ');
+}
+
 function describeLoad(label: string, result: LoadResult, cpuPct?: number): void {
   const [p50, p99] = percentiles(result.latencies, [50, 99], result.latencyCount);
   log(
@@ -544,6 +567,7 @@ async function partLateness(sender: HelperChild): Promise<void> {
       `  one-shots: ${formatNumber(oneShotsArrived)} of ${ONESHOTS} arrived${all ? '' : ' (TIMED OUT)'};` +
         ` lateness p50 ${oneShot.p50} ms, p99 ${oneShot.p99} ms, max ${oneShot.max} ms, early ${oneShot.early}  (goal p99 ≤ ${GOALS.oneShotP99Ms})`,
     );
+    log(`  one-shot lateness by second of the spread: ${latenessBySecond(receiver.arrivals, t0)}`);
     // crontabs
     receiver.reset();
     const cronBody = JSON.stringify({
