@@ -14,9 +14,11 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   ClassicLevelRaftStorage,
+  MessageType,
   RaftNode,
   type Entry,
   type Member,
+  type Message,
   type RaftLogStorage,
   type RaftNodeLogger,
   type RaftPersistentState,
@@ -234,10 +236,22 @@ function record(node: string, what: string): void {
 /** Transport and driver lines worth seeing in an election's timeline (a peer's connection, early campaigns). */
 const TRACED_LOG_LINE = /lost|cannot connect|closed|refused|unreachable|campaign/i;
 
+const VOTE_MESSAGES = new Set<string>([
+  MessageType.PreVote,
+  MessageType.PreVoteResp,
+  MessageType.Vote,
+  MessageType.VoteResp,
+]);
+
+function describeVoteMessage(m: Message): string {
+  const answer = m.type.endsWith('-resp') ? (m.reject ? ' refused' : ' granted') : '';
+  return `${m.type} t${m.term} ${m.from}->${m.to}${answer}`;
+}
+
 /**
  * Records every change of this node's role or term the moment the core makes it (after each
- * tick and step): which node started a pre-vote or an election when, and how many rounds it
- * took. A bench instrument only: it wraps the instance's methods, the core is unchanged.
+ * tick and step) and every vote message it sends or gets: which node started a pre-vote or an
+ * election when, who answered, and how many rounds it took. A bench instrument only: it wraps the instance's methods, the core is unchanged.
  */
 function watchElections(node: RaftNode): void {
   const core = node.core;
@@ -250,13 +264,21 @@ function watchElections(node: RaftNode): void {
   };
   const tick = core.tick.bind(core);
   const step = core.step.bind(core);
+  const ready = core.ready.bind(core);
   core.tick = () => {
     tick();
     look();
   };
   core.step = (message) => {
+    if (VOTE_MESSAGES.has(message.type)) record(node.id, `got ${describeVoteMessage(message)}`);
     step(message);
     look();
+  };
+  core.ready = () => {
+    const batch = ready();
+    for (const message of [...batch.messages, ...batch.messagesAfterPersist])
+      if (VOTE_MESSAGES.has(message.type)) record(node.id, `sends ${describeVoteMessage(message)}`);
+    return batch;
   };
   look();
 }
