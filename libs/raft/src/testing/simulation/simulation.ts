@@ -315,8 +315,8 @@ export class Simulation {
       this.evidenceRandom.chance(this.options.falseLeaderDownRate)
     ) {
       const alive = this.aliveIds();
-      const to = alive.length === 0 ? undefined : alive[this.evidenceRandom.nextInt(alive.length)];
-      const leader = to === undefined ? '' : this.node(to).core.currentLeader;
+      const to = alive.length === 0 ? '' : alive[this.evidenceRandom.nextInt(alive.length)];
+      const leader = to === '' ? '' : this.node(to).core.currentLeader;
       if (leader !== '' && leader !== to && this.isAlive(leader)) {
         if (this.evidenceRandom.chance(0.5)) {
           const blipMs = 1 + this.evidenceRandom.nextInt(this.options.falseAlarmBlipMsMax);
