@@ -14,9 +14,11 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   ClassicLevelRaftStorage,
+  MessageType,
   RaftNode,
   type Entry,
   type Member,
+  type Message,
   type RaftLogStorage,
   type RaftNodeLogger,
   type RaftPersistentState,
@@ -89,6 +91,15 @@ export interface ProbeRequest {
   attemptTimeoutMs: number;
   inFlightMax: number;
   timeBoundMs: number;
+}
+
+/** One moment of an election, as a survivor saw it (see `watchElections`). */
+export interface ElectionEvent {
+  /** absoluteNowMs() when it happened. */
+  atMs: number;
+  node: string;
+  /** `pre-candidate t5`, `candidate t6`, `leader t6`, `follower t6`, or a transport line about a peer. */
+  what: string;
 }
 
 export interface NodeStatusReport {
@@ -211,6 +222,67 @@ function payloads(bytes: number): Uint8Array[] {
   return payloadPool;
 }
 
+// ---- election trace ------------------------------------------------------------------------------
+
+/** Bound of the election trace kept in this process (oldest dropped first). */
+const EVENTS_MAX = 1_000;
+const events: ElectionEvent[] = [];
+
+function record(node: string, what: string): void {
+  events.push({ atMs: absoluteNowMs(), node, what });
+  if (events.length > EVENTS_MAX) events.shift();
+}
+
+/** Transport and driver lines worth seeing in an election's timeline (a peer's connection, early campaigns). */
+const TRACED_LOG_LINE = /lost|cannot connect|closed|refused|unreachable|campaign/i;
+
+const VOTE_MESSAGES = new Set<string>([
+  MessageType.PreVote,
+  MessageType.PreVoteResp,
+  MessageType.Vote,
+  MessageType.VoteResp,
+]);
+
+function describeVoteMessage(m: Message): string {
+  const answer = m.type.endsWith('-resp') ? (m.reject ? ' refused' : ' granted') : '';
+  return `${m.type} t${m.term} ${m.from}->${m.to}${answer}`;
+}
+
+/**
+ * Records every change of this node's role or term the moment the core makes it (after each
+ * tick and step) and every vote message it sends or gets: which node started a pre-vote or an
+ * election when, who answered, and how many rounds it took. A bench instrument only: it wraps the instance's methods, the core is unchanged.
+ */
+function watchElections(node: RaftNode): void {
+  const core = node.core;
+  let last = '';
+  const look = (): void => {
+    const key = `${core.currentRole} t${core.currentTerm}`;
+    if (key === last) return;
+    last = key;
+    record(node.id, key);
+  };
+  const tick = core.tick.bind(core);
+  const step = core.step.bind(core);
+  const ready = core.ready.bind(core);
+  core.tick = () => {
+    tick();
+    look();
+  };
+  core.step = (message) => {
+    if (VOTE_MESSAGES.has(message.type)) record(node.id, `got ${describeVoteMessage(message)}`);
+    step(message);
+    look();
+  };
+  core.ready = () => {
+    const batch = ready();
+    for (const message of [...batch.messages, ...batch.messagesAfterPersist])
+      if (VOTE_MESSAGES.has(message.type)) record(node.id, `sends ${describeVoteMessage(message)}`);
+    return batch;
+  };
+  look();
+}
+
 // ---- the child -------------------------------------------------------------------------------
 
 const hosted: Hosted[] = [];
@@ -220,9 +292,11 @@ let stopping = false;
 function logger(id: string, verbose: boolean): RaftNodeLogger {
   return {
     info: (message) => {
+      if (TRACED_LOG_LINE.test(message)) record(id, message);
       if (verbose) console.log(`[${id}] ${message}`);
     },
     warn: (message) => {
+      if (TRACED_LOG_LINE.test(message)) record(id, message);
       if (verbose) console.warn(`[${id}] warn: ${message}`);
     },
     error: (message) => console.error(`[${id}] error: ${message}`),
@@ -255,6 +329,7 @@ async function startNodes(cfg: ChildConfig): Promise<void> {
       electionTicks: cfg.electionTicks,
       logger: logger(spec.member.id, cfg.verbose),
     });
+    watchElections(node);
     hosted.push({ node, machine, storage });
   }
 }
@@ -361,11 +436,16 @@ async function runLoad(request: LoadRequest): Promise<LoadResult> {
   };
 }
 
+/** A probe's trace starts this long before the kill (the last heartbeats' effects, if any). */
+const PROBE_EVENTS_BEFORE_KILL_MS = 50;
+
 /**
  * After the parent killed the leader: proposes a few bytes every `intervalMs` (at most `inFlightMax`
  * at once, each with a short timeout) and returns the absolute time the first one committed.
  */
-async function probe(request: ProbeRequest): Promise<{ firstCommitAt: number; attempts: number }> {
+async function probe(
+  request: ProbeRequest,
+): Promise<{ firstCommitAt: number; attempts: number; events: ElectionEvent[] }> {
   const { node } = hosted[0];
   const data = Uint8Array.of(1, 2, 3, 4);
   const deadline = nowMs() + request.timeBoundMs;
@@ -390,7 +470,8 @@ async function probe(request: ProbeRequest): Promise<{ firstCommitAt: number; at
   }
   if (firstCommitAt === undefined)
     throw new Error(`no proposal committed within ${request.timeBoundMs} ms`);
-  return { firstCommitAt, attempts };
+  const since = request.killedAt - PROBE_EVENTS_BEFORE_KILL_MS;
+  return { firstCommitAt, attempts, events: events.filter((e) => e.atMs >= since) };
 }
 
 async function stopAll(): Promise<void> {

@@ -20,7 +20,9 @@
  *
  * Flags: --proposals N (max-load run, default 150,000), --seconds S (time bound of each load run),
  * --rounds N (election rounds), --sections a,b,c,baseline (default all), --snapshot-every N
- * (snapshotEveryEntries of the nodes; default: the node's default, 10,000), --verbose (the nodes'
+ * (snapshotEveryEntries of the nodes; default: the node's default, 10,000), --trace-elections
+ * (each election round's timeline: when each survivor lost the leader's connection, started a
+ * pre-vote or an election, became leader), --verbose (the nodes'
  * logs), --profile (children run with --cpu-prof; the profiles of the processes that exit normally
  * are kept and listed).
  * The last line printed is one JSON object with every figure.
@@ -52,6 +54,7 @@ import {
 import type {
   ChildConfig,
   ChildMessage,
+  ElectionEvent,
   LoadRequest,
   LoadResult,
   NodeSpec,
@@ -507,14 +510,43 @@ interface ElectionFigures {
   min_ms: number;
   max_ms: number;
   rounds_ms: number[];
+  /** Per round: pre-votes and elections the survivors started after the kill (a clean hand-over: one of each). */
+  rounds_campaigns: Array<{ pre_votes: number; elections: number }>;
+}
+
+/** Pre-votes and elections the survivors started after the kill (each node entering the role once counts once). */
+function electionRounds(events: readonly ElectionEvent[]): {
+  pre_votes: number;
+  elections: number;
+} {
+  let preVotes = 0;
+  let elections = 0;
+  for (const e of events) {
+    if (e.what.startsWith('pre-candidate ')) preVotes += 1;
+    else if (e.what.startsWith('candidate ')) elections += 1;
+  }
+  return { pre_votes: preVotes, elections };
+}
+
+/** One round's timeline, relative to the kill: who lost the leader's connection, campaigned, led. */
+function printTimeline(events: readonly ElectionEvent[], killedAt: number, ids: string[]): void {
+  const short = (id: string): string => `n${ids.indexOf(id) + 1}`;
+  for (const e of [...events].sort((a, b) => a.atMs - b.atMs)) {
+    let what = e.what;
+    for (const id of ids) what = what.split(id).join(short(id));
+    console.log(`      ${formatMs(e.atMs - killedAt).padStart(9)}  ${short(e.node)}  ${what}`);
+  }
 }
 
 async function measureElections(
   processes: NodeProcess[],
   rounds: number,
   timing: { tickMs: number; electionTicks: number },
+  trace: boolean,
 ): Promise<ElectionFigures> {
   const times: number[] = [];
+  const campaigns: Array<{ pre_votes: number; elections: number }> = [];
+  const ids = processes.flatMap((p) => p.ids);
   for (let roundNo = 0; roundNo < rounds; roundNo++) {
     await waitCaughtUp(processes);
     // Let a few heartbeats pass so the followers hold a fresh lease, as in steady operation.
@@ -525,7 +557,7 @@ async function measureElections(
     leader.kill();
     const probes = await Promise.allSettled(
       survivors.map((s) =>
-        s.request<{ firstCommitAt: number }>(
+        s.request<{ firstCommitAt: number; events: ElectionEvent[] }>(
           {
             cmd: 'probe',
             probe: {
@@ -549,7 +581,16 @@ async function measureElections(
     }
     const ms = Math.min(...firsts) - killedAt;
     times.push(ms);
-    console.log(`  round ${String(roundNo + 1).padStart(2)}: ${formatMs(ms)}`);
+    const firstCommitAt = Math.min(...firsts);
+    const events = probes
+      .flatMap((p) => (p.status === 'fulfilled' ? p.value.events : []))
+      .filter((e) => e.atMs <= firstCommitAt);
+    const counted = electionRounds(events.filter((e) => e.atMs >= killedAt));
+    campaigns.push(counted);
+    console.log(
+      `  round ${String(roundNo + 1).padStart(2)}: ${formatMs(ms)} (${counted.pre_votes} pre-vote(s), ${counted.elections} election(s))`,
+    );
+    if (trace) printTimeline(events, killedAt, ids);
     await leader.waitExit();
     const restarted = new NodeProcess(leader.config);
     processes[processes.indexOf(leader)] = restarted;
@@ -563,6 +604,7 @@ async function measureElections(
     min_ms: round(Math.min(...times), 0),
     max_ms: round(Math.max(...times), 0),
     rounds_ms: times.map((t) => round(t, 0)),
+    rounds_campaigns: campaigns,
   };
 }
 
@@ -656,6 +698,7 @@ async function main(): Promise<void> {
   }
   const has = (s: Section): boolean => sections.has(s);
   const snapshotFlag = integerFlag(argv, 'snapshot-every', 0, 0, 100_000_000);
+  const traceElections = argv.includes('--trace-elections');
   const settings: RunSettings = {
     verbose: argv.includes('--verbose'),
     snapshotEveryEntries: snapshotFlag === 0 ? undefined : snapshotFlag,
@@ -708,7 +751,9 @@ async function main(): Promise<void> {
         console.log(
           `\n(b) election: SIGKILL of the leader to the new leader's first commit, tickMs ${PRODUCTION_TIMING.tickMs}, electionTicks ${PRODUCTION_TIMING.electionTicks}`,
         );
-        elections.push(await measureElections(processes, rounds, PRODUCTION_TIMING));
+        elections.push(
+          await measureElections(processes, rounds, PRODUCTION_TIMING, traceElections),
+        );
         line('median', formatMs(elections[0].median_ms));
       }
     } finally {
@@ -721,7 +766,9 @@ async function main(): Promise<void> {
       const shortPlan = await planCluster(root, 'short');
       const shortProcesses = await startProcesses(shortPlan, SHORT_TIMING, settings);
       try {
-        elections.push(await measureElections(shortProcesses, rounds, SHORT_TIMING));
+        elections.push(
+          await measureElections(shortProcesses, rounds, SHORT_TIMING, traceElections),
+        );
         line('median', formatMs(elections[1].median_ms));
       } finally {
         await Promise.all(shortProcesses.map((p) => p.stop()));

@@ -810,6 +810,200 @@ describe('pre-vote (thesis §9.6)', () => {
   });
 });
 
+// ---- fast failover ----------------------------------------------------------------------------------
+
+/** A follower of leader n1 in term 1 (it heard n1's heartbeat), with its own PRNG. */
+function followerOfN1(id: NodeId, random: () => number, options: CoreSetup['options'] = {}) {
+  const core = newCore(id, { hardState: { term: 1 }, options: { random, ...options } });
+  core.step(msg(MessageType.Heartbeat, 'n1', id, 1, { commit: 0 }));
+  takeReady(core);
+  return core;
+}
+
+/** Three cores whose PRNGs differ: a campaign delay of 1 tick for n2, 3 ticks for n3 (max 3). */
+function clusterWithDelays(): CoreCluster {
+  const randoms: Record<NodeId, () => number> = { n1: () => 0.5, n2: () => 0, n3: () => 0.99 };
+  return new CoreCluster(
+    THREE.map((id) =>
+      newCore(id, { options: { random: randoms[id], leaderUnreachableCampaignTicksMax: 3 } }),
+    ),
+  );
+}
+
+describe('fast failover: the driver reports the leader unreachable (a liveness shortcut beside §5.2)', () => {
+  it('a follower told its leader is unreachable starts a pre-vote after a random 1..max ticks, not its election timeout', () => {
+    const follower = followerOfN1('n2', () => 0.99, { leaderUnreachableCampaignTicksMax: 3 });
+
+    expect(follower.reportLeaderUnreachable('n1')).toBe(true);
+    follower.tick();
+    follower.tick();
+    expect(follower.status()).toMatchObject({ role: 'follower', term: 1, leaderId: 'n1' });
+    follower.tick(); // 1 + floor(0.99 * 3) = 3 ticks
+
+    expect(follower.status()).toMatchObject({ role: 'pre-candidate', term: 1 });
+    expect(outbox(takeReady(follower)).map((m) => [m.type, m.to, m.term])).toEqual([
+      [MessageType.PreVote, 'n1', 2],
+      [MessageType.PreVote, 'n3', 2],
+    ]);
+  });
+
+  it('when the leader is gone and both followers are told, one of them leads the next term within a few ticks', () => {
+    const net = clusterWithDelays();
+    net.elect('n1');
+    net.isolate('n1'); // the leader's process died
+
+    expect(net.core('n2').reportLeaderUnreachable('n1')).toBe(true);
+    expect(net.core('n3').reportLeaderUnreachable('n1')).toBe(true);
+    net.tick(1, ['n2', 'n3']);
+
+    // n3 granted the pre-vote and the vote at once: it no longer honoured n1's lease.
+    expect(net.core('n2').status()).toMatchObject({ role: 'leader', term: 2 });
+    expect(net.core('n3').status()).toMatchObject({ role: 'follower', term: 2, leaderId: 'n2' });
+    const afterTerm1 = net.deliveredOf(MessageType.PreVote).filter((m) => m.term > 1);
+    expect(afterTerm1.map((m) => [m.from, m.to])).toEqual([['n2', 'n3']]);
+  });
+
+  it('both followers campaigning in the same tick do not split the vote: the lower id leads, without a second election', () => {
+    const net = new CoreCluster(
+      THREE.map((id) => newCore(id, { options: { random: () => 0 } })), // same delay for both
+    );
+    net.elect('n1');
+    net.isolate('n1');
+    net.core('n2').reportLeaderUnreachable('n1');
+    net.core('n3').reportLeaderUnreachable('n1');
+
+    net.tick(1, ['n2', 'n3']); // both pre-vote in this tick, before either hears the other
+
+    expect(net.core('n2').status()).toMatchObject({ role: 'leader', term: 2 });
+    expect(net.core('n3').status()).toMatchObject({ role: 'follower', term: 2, leaderId: 'n2' });
+    const refused = net.deliveredOf(MessageType.PreVoteResp).filter((m) => m.reject);
+    expect(refused.map((m) => [m.from, m.to])).toEqual([['n2', 'n3']]);
+    expect(net.deliveredOf(MessageType.Vote).filter((m) => m.term === 2)).toHaveLength(1);
+  });
+
+  it('after the first tick of its own pre-vote, a pre-candidate grants a higher id its pre-vote as usual', () => {
+    const core = newCore('n2', { hardState: { term: 1 }, options: { random: () => 0 } });
+    core.campaign();
+    core.tick(); // its pre-vote started a tick ago
+    takeReady(core);
+    core.step(msg(MessageType.PreVote, 'n3', 'n2', 2, { logIndex: 0, logTerm: 0 }));
+
+    expect(outbox(takeReady(core))).toEqual([
+      { type: MessageType.PreVoteResp, from: 'n2', to: 'n3', term: 2, reject: false },
+    ]);
+  });
+
+  it('control: without the report the followers wait out their election timeout', () => {
+    const net = clusterWithDelays();
+    net.elect('n1');
+    net.isolate('n1');
+
+    net.tick(ELECTION_TICKS - 1, ['n2', 'n3']);
+
+    expect(net.core('n2').status()).toMatchObject({ role: 'follower', term: 1, leaderId: 'n1' });
+    expect(net.core('n3').status()).toMatchObject({ role: 'follower', term: 1, leaderId: 'n1' });
+  });
+
+  it('a false alarm: the pre-vote is refused by a follower that still hears the leader, and no term changes', () => {
+    const net = clusterWithDelays();
+    net.elect('n1');
+    net.cutLink('n1', 'n2'); // n2 lost its connection from the leader, which is alive
+
+    expect(net.core('n2').reportLeaderUnreachable('n1')).toBe(true);
+    net.tick(ELECTION_TICKS - 1);
+
+    expect(net.core('n2').status()).toMatchObject({ role: 'pre-candidate', term: 1 });
+    expect(net.core('n1').status()).toMatchObject({ role: 'leader', term: 1 });
+    expect(net.core('n3').status()).toMatchObject({ role: 'follower', term: 1, vote: 'n1' });
+    const preVotes = net.deliveredOf(MessageType.PreVote).filter((m) => m.term > 1);
+    expect(preVotes.length).toBeGreaterThan(0);
+    const granted = net.deliveredOf(MessageType.PreVoteResp).filter((m) => m.term > 1 && !m.reject);
+    expect(granted).toEqual([]);
+    expect(net.deliveredOf(MessageType.Vote)).toHaveLength(2); // n1's own election only
+
+    net.heal();
+    net.tick(1);
+    expect(net.core('n2').status()).toMatchObject({ role: 'follower', term: 1, leaderId: 'n1' });
+    expect(net.core('n1').status()).toMatchObject({ role: 'leader', term: 1 });
+  });
+
+  it('a false alarm cut short: hearing from the leader cancels the early campaign', () => {
+    const net = clusterWithDelays();
+    net.elect('n1');
+
+    expect(net.core('n3').reportLeaderUnreachable('n1')).toBe(true);
+    net.tick(2 * ELECTION_TICKS);
+
+    expect(net.core('n3').status()).toMatchObject({ role: 'follower', term: 1, leaderId: 'n1' });
+    expect(net.deliveredOf(MessageType.PreVote).filter((m) => m.term > 1)).toEqual([]);
+  });
+
+  it('no term increase without a pre-vote quorum: one follower told, the others still in the lease (five nodes)', () => {
+    const net = new CoreCluster(
+      FIVE.map((id) =>
+        newCore(id, { voters: FIVE, options: { random: () => (id === 'n2' ? 0 : 0.5) } }),
+      ),
+    );
+    net.elect('n1');
+    net.isolate('n1');
+    const others = ['n2', 'n3', 'n4', 'n5'];
+
+    expect(net.core('n2').reportLeaderUnreachable('n1')).toBe(true);
+    net.tick(ELECTION_TICKS - 1, others);
+
+    expect(net.core('n2').status().role).toBe('pre-candidate');
+    for (const id of others) expect(net.core(id).status().term).toBe(1);
+    expect(net.deliveredOf(MessageType.Vote)).toHaveLength(4); // n1's own election only
+
+    // Once their leases end, the usual rules elect a leader of the next term (liveness).
+    net.tick(2 * ELECTION_TICKS, others);
+    const leaders = others.filter((id) => net.core(id).status().role === 'leader');
+    expect(leaders).toHaveLength(1);
+    expect(net.core(leaders[0]).status().term).toBe(2);
+  });
+
+  it('is ignored by a leader, a (pre-)candidate, a follower of another or of no leader, a learner, and without pre-vote', () => {
+    const net = clusterWithDelays();
+    const leader = net.elect('n1');
+    expect(leader.reportLeaderUnreachable('n2')).toBe(false);
+    expect(leader.reportLeaderUnreachable('n1')).toBe(false);
+    expect(net.core('n2').reportLeaderUnreachable('n3')).toBe(false); // not its leader
+    expect(net.core('n2').reportLeaderUnreachable('')).toBe(false);
+
+    const noLeader = newCore('n2');
+    expect(noLeader.reportLeaderUnreachable('n1')).toBe(false);
+
+    const preCandidate = newCore('n2');
+    preCandidate.campaign();
+    expect(preCandidate.status().role).toBe('pre-candidate');
+    expect(preCandidate.reportLeaderUnreachable('n1')).toBe(false);
+
+    const candidate = newCore('n2', { options: { preVote: false } });
+    candidate.campaign();
+    expect(candidate.status().role).toBe('candidate');
+    expect(candidate.reportLeaderUnreachable('n1')).toBe(false);
+
+    const withoutPreVote = followerOfN1('n2', () => 0, { preVote: false });
+    expect(withoutPreVote.reportLeaderUnreachable('n1')).toBe(false);
+
+    const learner = newCore('n3', {
+      voters: ['n1', 'n2'],
+      learners: ['n3'],
+      hardState: { term: 1 },
+    });
+    learner.step(msg(MessageType.Heartbeat, 'n1', 'n3', 1, { commit: 0 }));
+    expect(learner.reportLeaderUnreachable('n1')).toBe(false);
+
+    // Ignoring it changes nothing: the follower of another leader keeps its lease and its timeout.
+    const follower = net.core('n2');
+    follower.tick();
+    follower.tick();
+    expect(follower.status()).toMatchObject({ role: 'follower', term: 1, leaderId: 'n1' });
+    follower.step(msg(MessageType.PreVote, 'n3', 'n2', 2, { logIndex: 9, logTerm: 1 }));
+    expect(follower.hasReady()).toBe(false); // in the lease: a pre-vote is not even answered
+  });
+});
+
 // ---- check-quorum ---------------------------------------------------------------------------------
 
 describe('check-quorum (thesis §6.2)', () => {

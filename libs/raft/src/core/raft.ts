@@ -38,6 +38,11 @@ export interface RaftOptions {
   electionTicks?: number;
   /** Ticks between a leader's heartbeats. */
   heartbeatTicks?: number;
+  /**
+   * A follower told that its leader is unreachable (`reportLeaderUnreachable`) campaigns after a
+   * random number of ticks in [1, n] instead of its election timeout (pre-vote first).
+   */
+  leaderUnreachableCampaignTicksMax?: number;
   /** Uniform in [0, 1): the only source of randomness (a seeded PRNG in simulations). */
   random: () => number;
   preVote?: boolean;
@@ -113,6 +118,7 @@ const SENDABLE_BEFORE_PERSIST = new Set<MessageType>([
 const DEFAULTS = {
   electionTicks: 10,
   heartbeatTicks: 1,
+  leaderUnreachableCampaignTicksMax: 3,
   appendBytesMax: 1024 * 1024,
   inflightCountMax: 256,
   inflightBytesMax: 32 * 1024 * 1024,
@@ -154,6 +160,12 @@ export class RaftCore {
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
+  /**
+   * A follower whose leader was reported unreachable: the `electionElapsed` at which it campaigns
+   * early (0: none planned). Set only while a follower of a known leader; cleared when it hears
+   * that leader, campaigns, or changes term or role.
+   */
+  private earlyCampaignAt = 0;
   private leadTransferee: NodeId = NO_NODE;
   /** Index of the latest membership change proposed by this leader; a new one waits for its commit. */
   private pendingConfIndex = 0;
@@ -315,6 +327,34 @@ export class RaftCore {
   reportUnreachable(to: NodeId): void {
     const progress = this.progress.get(to);
     if (this.role === 'leader' && progress?.state === 'replicate') progress.becomeProbe();
+  }
+
+  /**
+   * The driver has strong evidence that `peer`'s process is gone (its connections closed and a
+   * reconnect was refused). A follower whose leader is `peer` stops honouring that leader's lease
+   * — it grants pre-votes and votes as if its election timeout had passed — and campaigns, pre-vote
+   * first, after a random 1..`leaderUnreachableCampaignTicksMax` ticks (from the injected PRNG, so
+   * that two followers told at once rarely split the vote) instead of its whole election timeout.
+   *
+   * Only a liveness shortcut: terms and votes follow the usual rules, and the pre-vote still needs
+   * a majority — a follower that still hears the leader refuses it — so a false alarm costs at most
+   * a failed pre-vote, never a term. Hence ignored without pre-vote (the campaign would raise the
+   * term), and ignored by a leader, a candidate, a node that cannot campaign (a learner, a joining
+   * node, a snapshot to install) and a follower whose leader is another node or unknown. Hearing
+   * from the leader again cancels the early campaign. Returns whether an early campaign was newly
+   * planned (false too when one is planned already: one draw per silence of the leader).
+   */
+  reportLeaderUnreachable(peer: NodeId): boolean {
+    if (!this.options.preVote || this.role !== 'follower') return false;
+    if (peer === NO_NODE || peer === this.id || this.leaderId !== peer) return false;
+    if (!this.promotable()) return false;
+    if (this.earlyCampaignAt > 0) return false; // already planned: one draw per silence
+    // The lease ends now: the other followers' pre-votes no longer wait for our timeout either.
+    this.electionElapsed = Math.max(this.electionElapsed, this.options.electionTicks);
+    const delayTicks =
+      1 + Math.floor(this.options.random() * this.options.leaderUnreachableCampaignTicksMax);
+    this.earlyCampaignAt = this.electionElapsed + delayTicks;
+    return true;
   }
 
   /** What a snapshot of the state machine at `index` (already applied) covers. */
@@ -565,6 +605,16 @@ export class RaftCore {
     this.log.checkInvariants();
     if (this.role === 'leader')
       assert(this.leaderId === this.id, 'a leader that does not know itself as leader');
+    if (this.earlyCampaignAt > 0) {
+      assert(
+        this.role === 'follower' && this.leaderId !== NO_NODE,
+        'an early campaign planned by a node that is not the follower of a known leader',
+      );
+      assert(
+        this.electionElapsed >= this.options.electionTicks,
+        'an early campaign planned while the leader lease holds',
+      );
+    }
   }
 
   // ---- term rules ---------------------------------------------------------------------------
@@ -610,8 +660,10 @@ export class RaftCore {
 
   private tickElection(): void {
     this.electionElapsed += 1;
-    if (this.electionElapsed >= this.randomizedElectionTimeout && this.promotable()) {
+    const early = this.earlyCampaignAt > 0 && this.electionElapsed >= this.earlyCampaignAt;
+    if ((early || this.electionElapsed >= this.randomizedElectionTimeout) && this.promotable()) {
       this.electionElapsed = 0;
+      this.earlyCampaignAt = 0;
       this.campaign();
       return;
     }
@@ -665,18 +717,41 @@ export class RaftCore {
       this.joining === '' &&
       (this.vote === m.from ||
         (this.vote === NO_NODE && this.leaderId === NO_NODE) ||
-        (isPreVote && m.term > this.term));
+        (isPreVote && m.term > this.term)) &&
+      !(isPreVote && this.yieldsToOwnPreVote(m));
     const responseType = isPreVote ? MessageType.PreVoteResp : MessageType.VoteResp;
     if (canVote && this.log.isUpToDate(m.logIndex ?? 0, m.logTerm ?? 0)) {
       // A granted pre-vote answers in the candidate's future term so it can count it.
       this.send({ type: responseType, to: m.from, term: m.term, reject: false });
       if (!isPreVote) {
         this.electionElapsed = 0;
+        this.earlyCampaignAt = 0;
         this.vote = m.from;
       }
     } else {
       this.send({ type: responseType, to: m.from, term: this.term, reject: true });
     }
+  }
+
+  /**
+   * Symmetry breaking between two pre-votes started in the same tick for the same term by nodes
+   * with equal logs — both survivors of a leader's crash told of it at once, or two whose
+   * timeouts fell together: granted both ways, both would become candidates and split the vote
+   * (in a three-node cluster each is the other's only voter), costing a whole election timeout.
+   * In the first tick of its own pre-vote a pre-candidate refuses such a pre-vote from a higher
+   * id; the lower id's pre-vote is granted as usual, and its vote request then makes this node a
+   * follower. A pre-vote grant is no promise and changes no state, so safety is untouched; after
+   * that first tick the usual rule grants it again (a doomed pre-vote never blocks another one).
+   */
+  private yieldsToOwnPreVote(m: Message): boolean {
+    return (
+      this.role === 'pre-candidate' &&
+      this.electionElapsed === 0 &&
+      m.term === this.term + 1 &&
+      m.logIndex === this.log.lastIndex &&
+      m.logTerm === this.log.lastTerm &&
+      m.from > this.id
+    );
   }
 
   private stepCandidate(m: Message): void {
@@ -713,18 +788,15 @@ export class RaftCore {
   private stepFollower(m: Message): void {
     switch (m.type) {
       case MessageType.Append:
-        this.electionElapsed = 0;
-        this.leaderId = m.from;
+        this.heardFromLeader(m.from);
         this.handleAppend(m);
         return;
       case MessageType.Heartbeat:
-        this.electionElapsed = 0;
-        this.leaderId = m.from;
+        this.heardFromLeader(m.from);
         this.handleHeartbeat(m);
         return;
       case MessageType.Snapshot:
-        this.electionElapsed = 0;
-        this.leaderId = m.from;
+        this.heardFromLeader(m.from);
         this.handleSnapshot(m);
         return;
       case MessageType.TimeoutNow:
@@ -737,6 +809,13 @@ export class RaftCore {
     }
   }
 
+  /** The leader of this term spoke: its lease starts over, and a planned early campaign is off (a false alarm). */
+  private heardFromLeader(leaderId: NodeId): void {
+    this.electionElapsed = 0;
+    this.earlyCampaignAt = 0;
+    this.leaderId = leaderId;
+  }
+
   private becomeFollower(term: number, leaderId: NodeId): void {
     this.resetForTerm(term);
     this.role = 'follower';
@@ -747,6 +826,7 @@ export class RaftCore {
     assert(this.role !== 'leader', 'a leader cannot become a pre-candidate');
     // Term and vote stay: a pre-vote must not disturb anyone.
     this.votes = new Map();
+    this.earlyCampaignAt = 0;
     this.role = 'pre-candidate';
     this.leaderId = NO_NODE;
   }
@@ -777,6 +857,7 @@ export class RaftCore {
     this.leaderId = NO_NODE;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
+    this.earlyCampaignAt = 0;
     this.randomizedElectionTimeout =
       this.options.electionTicks + Math.floor(this.options.random() * this.options.electionTicks);
     this.votes = new Map();

@@ -306,6 +306,7 @@ export class RaftNode {
       refs.node ? refs.node.onPeerRequest(from, payload) : answerWhileStarting(payload, clusterId),
     );
     transport.onPeerHello((info) => httpAddresses.set(info.nodeId, info.httpAddress));
+    transport.onPeerLinkDown((peerId) => refs.node?.onPeerLinkDown(peerId));
     await transport.start();
     let joinHint: NodeId = NO_NODE;
     try {
@@ -1294,6 +1295,27 @@ export class RaftNode {
     }
     this.core.step(message);
     this.scheduleDrive();
+  }
+
+  /**
+   * Fast failover: a peer's inbound connection closed, or a connect to it was refused. When that
+   * peer is our leader and both hold — its own connection to us is gone AND nothing listens at its
+   * address any more — its process is gone (the kernel closed its sockets and refuses new ones),
+   * and the core campaigns after a short random delay instead of its whole election timeout.
+   * Either fact alone can come from a live leader (a connection closed over a malformed frame or a
+   * network blip; a stale address for it in our book while its heartbeats still arrive), and then
+   * nothing is reported. A wrong report is harmless anyway: the pre-vote fails while the other
+   * followers still hear the leader (see RaftCore.reportLeaderUnreachable). A host that vanished
+   * (no FIN, no refusal) is left to the election timeout.
+   */
+  private onPeerLinkDown(peerId: NodeId): void {
+    if (this.stopped || peerId !== this.core.currentLeader) return;
+    const reach = this.transport.peerReachability(peerId);
+    if (reach.inboundOpen || !reach.connectRefused) return;
+    if (!this.core.reportLeaderUnreachable(peerId)) return;
+    this.options.logger.info(
+      `raft: leader ${peerId} is unreachable (its connection closed and a reconnect was refused): campaigning after a short random delay instead of the election timeout`,
+    );
   }
 
   private async onPeerRequest(from: NodeId, payload: Uint8Array): Promise<Uint8Array> {

@@ -3,6 +3,8 @@ export type {
   MessageHandler,
   PeerHelloHandler,
   PeerHelloInfo,
+  PeerLinkDownHandler,
+  PeerReachability,
   RequestHandler,
   RequestOptions,
 } from './peer-transport';

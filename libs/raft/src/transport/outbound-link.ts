@@ -1,7 +1,7 @@
 import { decodeErrorResponse } from './error-response';
 import { encodeFrameWithRequestId, FrameKind, splitRequestId } from './frame-codec';
 import type { PeerHello } from './hello-message';
-import type { PeerConnection } from './peer-connection';
+import type { ConnectionClosed, PeerConnection } from './peer-connection';
 import { PendingRequests } from './pending-requests';
 import { reconnectDelayMs } from './reconnect-backoff';
 import { SendQueue } from './send-queue';
@@ -38,8 +38,14 @@ export class OutboundLink {
   /** Consecutive failures since the last successful handshake: drives the backoff. */
   private failures = 0;
   private backoffTimer: NodeJS.Timeout | undefined;
+  /** When the last connect attempt started (`options.nowMs`), for the on-demand redial. */
+  private lastDialAtMs = Number.NEGATIVE_INFINITY;
+  /** When the backoff timer fires (`options.nowMs`; infinity when none is set). */
+  private backoffDueAtMs = Number.POSITIVE_INFINITY;
   /** Last failure logged, so that a peer that stays down is reported once, not on every attempt. */
   private lastLoggedFailure: string | undefined;
+  /** The last connect attempt was refused (nothing listened at the peer's address), and none succeeded since. */
+  private refused = false;
 
   constructor(
     readonly peerId: string,
@@ -51,6 +57,11 @@ export class OutboundLink {
 
   get isOpen(): boolean {
     return this.status === 'open';
+  }
+
+  /** Whether the last connect attempt was refused (ECONNREFUSED) and no connection opened since. */
+  get connectRefused(): boolean {
+    return this.refused;
   }
 
   /** Queues a frame; false (and a counted drop) when the queue is full or the link stopped. */
@@ -93,6 +104,7 @@ export class OutboundLink {
   onConnectionOpen(connection: PeerConnection, peer: PeerHello): void {
     if (connection !== this.connection) return;
     this.status = 'open';
+    this.refused = false;
     const wasDown = this.failures > 0;
     this.failures = 0;
     this.lastLoggedFailure = undefined;
@@ -117,9 +129,11 @@ export class OutboundLink {
     connection.protocolError(`unexpected frame kind ${kind} on an outbound connection`);
   }
 
-  onConnectionClosed(connection: PeerConnection, reason: string, logged: boolean): void {
+  onConnectionClosed(connection: PeerConnection, closed: ConnectionClosed): void {
     if (connection !== this.connection) return;
+    const { reason, logged } = closed;
     this.connection = undefined;
+    this.refused = closed.connectRefused;
     const wasOpen = this.status === 'open';
     if (wasOpen) {
       this.deps.options.logger.info(
@@ -135,6 +149,7 @@ export class OutboundLink {
     this.status = 'stopped';
     clearTimeout(this.backoffTimer);
     this.backoffTimer = undefined;
+    this.backoffDueAtMs = Number.POSITIVE_INFINITY;
     this.pending.rejectAll(error);
     this.queue.clear();
     this.connection?.close(error.message);
@@ -143,6 +158,20 @@ export class OutboundLink {
   private wake(): void {
     if (this.status === 'idle') this.connect();
     else if (this.status === 'open') this.connection?.kick();
+    else if (this.status === 'backoff') this.redialIfDue();
+  }
+
+  /**
+   * Something waits to be sent while the link backs off: dial as soon as the last attempt is
+   * `redialOnDemandMsMin` old (see there) rather than when the backoff ends. The failure count is
+   * kept, so a peer that stays down is still retried with growing delays while nothing is sent
+   * to it, and one that is sent to every tick is dialed at most once per `redialOnDemandMsMin`.
+   */
+  private redialIfDue(): void {
+    const { limits, nowMs } = this.deps.options;
+    const dueAtMs = this.lastDialAtMs + limits.redialOnDemandMsMin;
+    if (dueAtMs >= this.backoffDueAtMs) return; // the backoff ends first anyway
+    this.scheduleRedial(Math.max(0, dueAtMs - nowMs()));
   }
 
   private connect(): void {
@@ -161,6 +190,7 @@ export class OutboundLink {
       return;
     }
     this.status = 'connecting';
+    this.lastDialAtMs = this.deps.options.nowMs();
     try {
       this.connection = this.deps.dial(this, endpoint);
     } catch (error) {
@@ -190,10 +220,17 @@ export class OutboundLink {
 
   private scheduleReconnect(): void {
     const { limits, random } = this.deps.options;
-    const delayMs = reconnectDelayMs(this.failures, limits, random);
     this.status = 'backoff';
+    this.scheduleRedial(reconnectDelayMs(this.failures, limits, random));
+  }
+
+  /** (Re)sets the one backoff timer: the next attempt in `delayMs`. */
+  private scheduleRedial(delayMs: number): void {
+    clearTimeout(this.backoffTimer);
+    this.backoffDueAtMs = this.deps.options.nowMs() + delayMs;
     this.backoffTimer = setTimeout(() => {
       this.backoffTimer = undefined;
+      this.backoffDueAtMs = Number.POSITIVE_INFINITY;
       this.deps.counters.reconnects++;
       this.connect();
     }, delayMs);

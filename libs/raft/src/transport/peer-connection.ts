@@ -17,6 +17,11 @@ export interface ConnectionClosed {
   wasOpen: boolean;
   /** Whether the connection already logged why it closed (refusals, protocol errors). */
   logged: boolean;
+  /**
+   * A dialer's connect was refused (ECONNREFUSED, before any handshake): nothing listens at the
+   * peer's address — its process is gone (or not started yet). Not set for any other failure.
+   */
+  connectRefused: boolean;
 }
 
 export interface ConnectionEvents {
@@ -63,6 +68,8 @@ export class PeerConnection {
   private peerHello: PeerHello | undefined;
   private closeReason: string | undefined;
   private closeLogged = false;
+  /** The socket's first error code (e.g. ECONNREFUSED), if it failed with one. */
+  private socketErrorCode: string | undefined;
   private awaitingDrain = false;
   private flushScheduled: NodeJS.Immediate | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
@@ -86,7 +93,10 @@ export class PeerConnection {
     socket.setKeepAlive(true, limits.keepAliveInitialDelayMs);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
-    socket.on('error', (error) => (this.closeReason ??= describeError(error)));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.closeReason ??= describeError(error);
+      this.socketErrorCode ??= error.code;
+    });
     socket.on('close', () => this.onSocketClosed());
     this.handshakeTimer = setTimeout(
       () => this.close(`handshake not completed within ${limits.handshakeTimeoutMs} ms`),
@@ -315,7 +325,14 @@ export class PeerConnection {
     const reason =
       this.closeReason ?? (wasOpen ? 'closed by peer' : 'closed by peer during the handshake');
     try {
-      this.options.events.onClose(this, { reason, wasOpen, logged: this.closeLogged });
+      const connectRefused =
+        !wasOpen && this.options.role === 'dialer' && this.socketErrorCode === 'ECONNREFUSED';
+      this.options.events.onClose(this, {
+        reason,
+        wasOpen,
+        logged: this.closeLogged,
+        connectRefused,
+      });
     } finally {
       this.resolveClosed();
     }

@@ -114,6 +114,47 @@ describe('PeerTransport faults: reconnecting', () => {
     expect(a.hellos.count((h) => h.direction === 'outbound' && h.nodeId === 'b')).toBe(2);
   });
 
+  it('a link waiting out a long backoff dials at once when something is sent: a restarted peer is reached promptly', async () => {
+    // First backoff 3.75 s (0.75 x 5 s with the harness's random 0.5): far beyond the wait below.
+    const limits = { backoffMsMin: 5_000, backoffMsMax: 10_000, redialOnDemandMsMin: 10 };
+    const a = await cluster.startNode('a', { limits });
+    const b1 = await cluster.startNode('b');
+    await roundTrip(a, b1, 'first life');
+    const port = b1.endpoint.port;
+    await within(cluster.stopNode(b1), WAIT_MS, 'stopping b');
+    await a.logger.waitFor(/connection to node "b" lost/);
+    const b2 = await cluster.startNode('b', { listenPort: port });
+
+    expect(a.transport.send('b', text('after the restart'))).toBe(true);
+    await b2.inbox.waitFor((m) => m.text === 'after the restart', 2_000, 'the message at b');
+    expect(a.transport.stats().peers.b.reconnects).toBe(1);
+  });
+
+  it("reports a peer's process gone: its inbound connection closes and a reconnect is refused (peerReachability)", async () => {
+    const a = await cluster.startNode('a');
+    const b1 = await cluster.startNode('b');
+    const downs: string[] = [];
+    a.transport.onPeerLinkDown((peerId) => downs.push(peerId));
+    await roundTrip(a, b1, 'a to b');
+    await roundTrip(b1, a, 'b to a');
+    expect(a.transport.peerReachability('b')).toEqual({ inboundOpen: true, connectRefused: false });
+    const port = b1.endpoint.port;
+
+    await within(cluster.stopNode(b1), WAIT_MS, 'stopping b');
+    await a.logger.waitFor(/cannot connect to node "b".*ECONNREFUSED/);
+    expect(a.transport.peerReachability('b')).toEqual({ inboundOpen: false, connectRefused: true });
+    expect(downs.filter((id) => id === 'b').length).toBeGreaterThanOrEqual(2); // inbound closed, refused
+
+    const b2 = await cluster.startNode('b', { listenPort: port });
+    await roundTrip(a, b2, 'a to b again');
+    expect(a.transport.peerReachability('b')).toEqual({
+      inboundOpen: false,
+      connectRefused: false,
+    });
+    await roundTrip(b2, a, 'b to a again');
+    expect(a.transport.peerReachability('b')).toEqual({ inboundOpen: true, connectRefused: false });
+  });
+
   it('drops (and counts) instead of growing the queue while the peer is unreachable', async () => {
     const a = await cluster.startNode('a', { limits: { sendQueueFramesMax: 10 } });
     cluster.directory.set('ghost', { host: '127.0.0.1', port: await unusedPort() });

@@ -42,6 +42,19 @@ export interface PeerHelloInfo extends PeerHello {
 export type MessageHandler = (fromPeerId: string, payload: Uint8Array) => void;
 export type { RequestHandler };
 export type PeerHelloHandler = (info: PeerHelloInfo) => void;
+/** Told that a peer may have become unreachable; `peerReachability` says what is known. */
+export type PeerLinkDownHandler = (peerId: string) => void;
+
+/** What this node knows, right now, of its connections with one peer. */
+export interface PeerReachability {
+  /** The peer's own connection to this node (what its messages arrive on) is open. */
+  inboundOpen: boolean;
+  /**
+   * This node's last attempt to connect to the peer was refused (ECONNREFUSED: nothing listens at
+   * its address — its process is gone) and no connection to it opened since.
+   */
+  connectRefused: boolean;
+}
 
 export interface RequestOptions {
   /** Defaults to `limits.requestTimeoutMsDefault`. */
@@ -83,6 +96,7 @@ export class PeerTransport {
   private messageHandler: MessageHandler | undefined;
   private readonly responder: RequestResponder;
   private helloHandler: PeerHelloHandler | undefined;
+  private linkDownHandler: PeerLinkDownHandler | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(options: PeerTransportOptions) {
@@ -229,6 +243,23 @@ export class PeerTransport {
     this.helloHandler = handler;
   }
 
+  /**
+   * Sets the hook told when a peer's inbound connection closes and when a connect to it is
+   * refused: the moments a peer's process may have died (one hook; a later call replaces it).
+   * The driver reads `peerReachability` to decide whether the evidence is strong enough.
+   */
+  onPeerLinkDown(handler: PeerLinkDownHandler): void {
+    this.linkDownHandler = handler;
+  }
+
+  /** What is known of the connections with `peerId` now (no I/O). */
+  peerReachability(peerId: string): PeerReachability {
+    return {
+      inboundOpen: this.inboundByPeer.get(peerId)?.isOpen === true,
+      connectRefused: this.links.get(peerId)?.connectRefused === true,
+    };
+  }
+
   /** Drops the outbound link to a peer (e.g. removed from membership): closes it, fails its requests. */
   closePeer(peerId: string): void {
     const link = this.links.get(peerId);
@@ -314,7 +345,8 @@ export class PeerTransport {
       onFrame: (connection, kind, body) => link.onFrame(connection, kind, body),
       onClose: (connection, closed) => {
         this.connections.delete(connection);
-        link.onConnectionClosed(connection, closed.reason, closed.logged);
+        link.onConnectionClosed(connection, closed);
+        if (closed.connectRefused) this.reportLinkDown(link.peerId);
       },
     };
     return this.newConnection(
@@ -337,8 +369,10 @@ export class PeerTransport {
       onClose: (connection, closed) => {
         this.connections.delete(connection);
         const peerId = connection.peer?.nodeId;
-        if (peerId !== undefined && this.inboundByPeer.get(peerId) === connection)
+        if (peerId !== undefined && this.inboundByPeer.get(peerId) === connection) {
           this.inboundByPeer.delete(peerId);
+          this.reportLinkDown(peerId);
+        }
         if (closed.wasOpen && !closed.logged && this.state === 'running') {
           this.options.logger.info(
             `inbound connection from ${connection.label} closed: ${closed.reason}`,
@@ -423,6 +457,18 @@ export class PeerTransport {
       // A failing handler must not cost the connection (or the process): contain and log it.
       this.options.logger.error(
         `message handler failed on a message from ${fromPeerId}: ${describeError(error)}`,
+      );
+    }
+  }
+
+  private reportLinkDown(peerId: string): void {
+    const handler = this.linkDownHandler;
+    if (handler === undefined || this.state !== 'running') return;
+    try {
+      handler(peerId);
+    } catch (error) {
+      this.options.logger.error(
+        `onPeerLinkDown handler failed for node ${JSON.stringify(peerId)}: ${describeError(error)}`,
       );
     }
   }

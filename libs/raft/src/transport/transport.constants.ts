@@ -28,6 +28,14 @@ export const TRANSPORT_LIMITS_DEFAULT = {
   backoffMsMin: 100,
   /** Reconnect delays never exceed this (jitter included). */
   backoffMsMax: 5_000,
+  /**
+   * A link waiting out its backoff dials at once when a frame is queued, if its last attempt is at
+   * least this old: the backoff paces retries to a peer nothing is sent to, but a peer Raft writes
+   * to every tick (heartbeats, votes) must be reached as soon as it listens again — a peer back
+   * from a restart otherwise stayed unreachable for up to `backoffMsMax` (bench:raft saw a
+   * survivor's votes to a restarted survivor held ~400 ms, then released together: a split vote).
+   */
+  redialOnDemandMsMin: 100,
   /** The dialer sends a ping when nothing was received for this long. */
   pingIntervalMs: 1_000,
   /** A connection that received nothing (and drained nothing) for this long is closed as half-open. */
@@ -68,6 +76,7 @@ export const TRANSPORT_LIMITS_BOUNDS: {
   handshakeTimeoutMs: [1, 10 * 60_000],
   backoffMsMin: [1, 60_000],
   backoffMsMax: [1, 10 * 60_000],
+  redialOnDemandMsMin: [1, 10 * 60_000],
   pingIntervalMs: [1, 10 * 60_000],
   idleTimeoutMs: [2, 60 * 60_000],
   keepAliveInitialDelayMs: [1_000, 60 * 60_000],

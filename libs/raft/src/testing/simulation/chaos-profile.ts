@@ -7,7 +7,8 @@ import type { ChaosOptions } from './chaos';
  * pre-vote and check-quorum on or off (both are options of the core), fast or stalling disks
  * (fsync spikes), plain or leader-hunting crashes with short or long downtimes, on a lossy,
  * duplicating, reordering network with partitions both ways and one way, membership changes,
- * leader transfers and snapshots. The test suite and `npm run sim:raft` share it, so a seed
+ * leader transfers and snapshots; the survivors of a crash mostly learn it early (fast failover),
+ * and live leaders are reported down by false alarms. The test suite and `npm run sim:raft` share it, so a seed
  * printed by either replays in the other.
  */
 export function chaosProfile(seed: number, durationMs = 10_000, bugs?: InjectedBugs): ChaosOptions {
@@ -49,6 +50,11 @@ export function chaosProfile(seed: number, durationMs = 10_000, bugs?: InjectedB
     crashAfterVoteRate: shape.chance(0.5) ? 0.2 : 0,
     crashNewLeaderRate: leaderHunting ? 0.3 : 0,
     crashLeaderDuringWriteRate: leaderHunting ? 0.005 : 0,
+    // Fast failover: most survivors of a crash learn it within 6 ticks (RaftNode: its connection
+    // closed, a reconnect refused), and false alarms about live leaders come twice a second.
+    leaderDownEvidenceRate: 0.9,
+    leaderDownEvidenceDelayMsMax: 60,
+    falseLeaderDownRate: 0.002,
     // One entry per Append in some runs: old-term entries then reach a majority before the new
     // leader's no-op does, which is what Figure 8 is about.
     appendBytesMax: shape.chance(0.5) ? 1 : 64 * 1024,

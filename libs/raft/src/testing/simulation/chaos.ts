@@ -231,8 +231,9 @@ export function runChaos(options: ChaosOptions): ChaosReport {
       (random.chance(options.diskLossRate ?? 0) || diskLossOverdue) &&
       sim.aliveIds().length === sim.ids.length &&
       sim.ids.every((id) => !sim.node(id).core.isJoining) &&
-      // Until a re-admitted node is a voter again the cluster tolerates one fault less.
-      !sim.membership().members.some((m) => m.promoteWhenCaughtUp)
+      // Until a re-admitted node is a voter again the cluster tolerates one fault less. Every
+      // node's view: without a leader, one node's may not show the readmission yet.
+      !sim.ids.some((id) => sim.status(id).membership.members.some((m) => m.promoteWhenCaughtUp))
     ) {
       const victim = random.pick(sim.ids);
       sim.wipe(victim);

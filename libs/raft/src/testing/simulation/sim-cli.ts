@@ -46,7 +46,8 @@ function main(): void {
       console.log(
         `seed ${seed} ok: ${report.operations} ops (${report.acknowledgedWrites} writes, ${report.reads} reads), ` +
           `${c.leaderChanges} leaders, ${c.crashes} crashes, ${c.partitions} partitions, ${c.snapshotsInstalled} snapshot installs, ` +
-          `${c.membershipChanges} membership changes, ${c.leaderTransfers} transfers, ${c.messagesDropped} drops, ${c.unsyncedCommitsLost} unsynced commits lost`,
+          `${c.membershipChanges} membership changes, ${c.leaderTransfers} transfers, ${c.messagesDropped} drops, ${c.unsyncedCommitsLost} unsynced commits lost, ` +
+          `${c.leaderDownReports} early campaigns on a crashed leader, ${c.falseLeaderDownReports} on a false alarm`,
       );
     } catch (error) {
       failures += 1;

@@ -37,7 +37,11 @@ export const RELIABLE_NETWORK: NetworkFaults = {
 export class SimNetwork {
   private inFlight: Envelope[] = [];
   private readonly cut = new Set<string>();
+  /** Links that lose every message until a time (a connection that dropped and is being redialed). */
+  private readonly blips = new Map<string, number>();
   private order = 0;
+  /** The simulated time of the last `takeDue` (blips end by it). */
+  private nowMs = 0;
   faults: NetworkFaults;
   readonly counts = {
     sent: 0,
@@ -73,6 +77,7 @@ export class SimNetwork {
 
   /** Messages due by `nowMs`, in delivery order; those on a cut link are lost. */
   takeDue(nowMs: number): Envelope[] {
+    this.nowMs = nowMs;
     if (this.inFlight.length === 0) return [];
     const due: Envelope[] = [];
     const later: Envelope[] = [];
@@ -97,11 +102,23 @@ export class SimNetwork {
   }
 
   isCut(from: NodeId, to: NodeId): boolean {
-    return this.cut.has(linkKey(from, to));
+    const key = linkKey(from, to);
+    if (this.cut.has(key)) return true;
+    const until = this.blips.get(key);
+    if (until === undefined) return false;
+    if (until > this.nowMs) return true;
+    this.blips.delete(key);
+    return false;
+  }
+
+  /** `from` -> `to` loses every message until `untilMs`, unlike a cut it ends on its own. */
+  blip(from: NodeId, to: NodeId, untilMs: number): void {
+    this.blips.set(linkKey(from, to), untilMs);
   }
 
   heal(): void {
     this.cut.clear();
+    this.blips.clear();
   }
 
   get partitioned(): boolean {

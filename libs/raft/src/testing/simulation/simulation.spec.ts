@@ -22,6 +22,8 @@ describe('Raft simulation, clean runs', () => {
       snapshotsInstalled: 0,
       membershipChanges: 0,
       leaderTransfers: 0,
+      leaderDownReports: 0,
+      falseLeaderDownReports: 0,
       operations: 0,
     };
     for (let seed = 1; seed <= CLEAN_SEEDS.chaos; seed++) {
@@ -32,6 +34,8 @@ describe('Raft simulation, clean runs', () => {
       totals.snapshotsInstalled += report.counts.snapshotsInstalled;
       totals.membershipChanges += report.counts.membershipChanges;
       totals.leaderTransfers += report.counts.leaderTransfers;
+      totals.leaderDownReports += report.counts.leaderDownReports;
+      totals.falseLeaderDownReports += report.counts.falseLeaderDownReports;
       totals.operations += report.operations;
     }
     for (const [name, value] of Object.entries(totals))

@@ -47,6 +47,23 @@ export interface SimulationOptions {
   crashNewLeaderRate?: number;
   /** Probability, per disk write of a leader, that it crashes before the write completes. */
   crashLeaderDuringWriteRate?: number;
+  /**
+   * Fast failover (RaftNode: a peer's connection closed and a reconnect was refused): the
+   * probability that a live node gets that evidence about a node that crashed, 1..
+   * `leaderDownEvidenceDelayMsMax` ms after the crash — if it is still down and the link from it
+   * is not cut then (a restarted process accepts the reconnect; a cut link never closed). The
+   * core acts on it only when the crashed node is its leader. 0 (the default): never.
+   */
+  leaderDownEvidenceRate?: number;
+  leaderDownEvidenceDelayMsMax?: number;
+  /**
+   * False alarms: per-millisecond probability that a random live follower is told its leader is
+   * unreachable while the leader is alive; half of them also lose the leader's messages for up
+   * to `falseAlarmBlipMsMax` ms (the connection dropped). They may cost a failed pre-vote, never a
+   * term. 0 (the default): none.
+   */
+  falseLeaderDownRate?: number;
+  falseAlarmBlipMsMax?: number;
   /** How often a joining node (after a disk loss) asks the leader to re-admit it, in ms. */
   rejoinEveryMs?: number;
   /** Lines of trace kept for a failure report. */
@@ -70,6 +87,10 @@ export interface SimulationCounts {
   readmissions: number;
   /** Crashes that lost a hard state written without a sync (a bare commit index, Ready.mustSync). */
   unsyncedCommitsLost: number;
+  /** Evidence of a crashed leader that a follower acted on (an early campaign planned). */
+  leaderDownReports: number;
+  /** False alarms about a live leader that a follower acted on. */
+  falseLeaderDownReports: number;
   messagesSent: number;
   messagesDropped: number;
   messagesDuplicated: number;
@@ -122,6 +143,8 @@ export class Simulation {
     diskLosses: 0,
     readmissions: 0,
     unsyncedCommitsLost: 0,
+    leaderDownReports: 0,
+    falseLeaderDownReports: 0,
     messagesSent: 0,
     messagesDropped: 0,
     messagesDuplicated: 0,
@@ -133,6 +156,14 @@ export class Simulation {
   private readonly scheduledRestarts = new Map<NodeId, number>();
   /** Proposals abandoned by a crash of the node that held them: their outcome is unknown. */
   readonly abandoned = new Set<ProposalHandle>();
+  /** Leader-down evidence on its way to a node: `about` crashed (or, `falseAlarm`, did not). */
+  private pendingEvidence: Array<{ atMs: number; to: NodeId; about: NodeId; falseAlarm: boolean }> =
+    [];
+  /**
+   * Draws of the leader-down evidence and false alarms: a PRNG of their own, so that a run
+   * without them draws from `random` exactly what it always did.
+   */
+  private readonly evidenceRandom: SeededRandom;
   /** What every node's disk starts from: the bootstrap membership and an empty state machine. */
   private readonly bootstrap: SnapshotMeta;
   private readonly emptyState: Uint8Array;
@@ -154,11 +185,16 @@ export class Simulation {
       crashAfterVoteRate: 0,
       crashNewLeaderRate: 0,
       crashLeaderDuringWriteRate: 0,
+      leaderDownEvidenceRate: 0,
+      leaderDownEvidenceDelayMsMax: 100,
+      falseLeaderDownRate: 0,
+      falseAlarmBlipMsMax: 300,
       rejoinEveryMs: 50,
       traceLines: 200,
       ...options,
     };
     this.random = new SeededRandom(options.seed);
+    this.evidenceRandom = new SeededRandom(options.seed ^ 0x2f6b_3a71);
     this.network = new SimNetwork(
       this.random.fork(),
       options.network ?? RELIABLE_NETWORK,
@@ -197,6 +233,7 @@ export class Simulation {
       if (tickNow) node.tick();
       node.process(this.nowMs);
     }
+    this.deliverLeaderDownEvidence();
     this.observe();
     this.crashAndRestartScheduled();
     if (this.nowMs % this.options.rejoinEveryMs === 0) this.rejoinJoiningNodes();
@@ -254,6 +291,62 @@ export class Simulation {
     this.checker.nodeCrashed(id);
     this.counts.crashes += 1;
     this.log(`crash ${id}`);
+    this.planLeaderDownEvidence(id);
+  }
+
+  /** After a crash of `id`: which live nodes will see its connections close and its port refuse, and when. */
+  private planLeaderDownEvidence(id: NodeId): void {
+    const rate = this.options.leaderDownEvidenceRate;
+    if (rate <= 0) return;
+    for (const to of this.aliveIds()) {
+      if (!this.evidenceRandom.chance(rate)) continue;
+      const delayMs = 1 + this.evidenceRandom.nextInt(this.options.leaderDownEvidenceDelayMsMax);
+      this.pendingEvidence.push({ atMs: this.nowMs + delayMs, to, about: id, falseAlarm: false });
+    }
+  }
+
+  /**
+   * Delivers the evidence that is due (a crashed node still down, its link not cut; RaftNode's
+   * rule), and now and then raises a false alarm about a live leader.
+   */
+  private deliverLeaderDownEvidence(): void {
+    if (
+      this.options.falseLeaderDownRate > 0 &&
+      this.evidenceRandom.chance(this.options.falseLeaderDownRate)
+    ) {
+      const alive = this.aliveIds();
+      const to = alive.length === 0 ? '' : alive[this.evidenceRandom.nextInt(alive.length)];
+      const leader = to === '' ? '' : this.node(to).core.currentLeader;
+      if (leader !== '' && leader !== to && this.isAlive(leader)) {
+        if (this.evidenceRandom.chance(0.5)) {
+          const blipMs = 1 + this.evidenceRandom.nextInt(this.options.falseAlarmBlipMsMax);
+          this.network.blip(leader, to, this.nowMs + blipMs);
+          this.log(
+            `false alarm: ${to} told ${leader} is down, ${leader}->${to} lost for ${blipMs} ms`,
+          );
+        } else this.log(`false alarm: ${to} told ${leader} is down`);
+        this.pendingEvidence.push({ atMs: this.nowMs, to, about: leader, falseAlarm: true });
+      }
+    }
+    if (this.pendingEvidence.length === 0) return;
+    const later: typeof this.pendingEvidence = [];
+    for (const evidence of this.pendingEvidence) {
+      if (evidence.atMs > this.nowMs) {
+        later.push(evidence);
+        continue;
+      }
+      const { to, about, falseAlarm } = evidence;
+      const node = this.aliveNode(to);
+      if (node === undefined) continue;
+      if (!falseAlarm && (this.isAlive(about) || this.network.isCut(about, to))) continue;
+      if (!node.core.reportLeaderUnreachable(about)) continue;
+      if (falseAlarm) this.counts.falseLeaderDownReports += 1;
+      else this.counts.leaderDownReports += 1;
+      this.log(
+        `${to} campaigns early: leader ${about} reported down${falseAlarm ? ' (false alarm)' : ''}`,
+      );
+    }
+    this.pendingEvidence = later;
   }
 
   /**
