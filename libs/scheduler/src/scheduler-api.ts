@@ -21,6 +21,15 @@ export interface CreateTaskResult {
  */
 export type BatchCreateResult = CreateTaskResult | { readonly conflict: IdempotencyConflictError };
 
+/** A task of createTaskIds: its id only, where createTasks gives its whole view. */
+export interface CreatedTaskId {
+  readonly taskId: string;
+  /** False when an idempotency key returned an existing task. */
+  readonly created: boolean;
+}
+
+export type BatchCreateIdResult = CreatedTaskId | { readonly conflict: IdempotencyConflictError };
+
 export interface TaskPage {
   readonly tasks: readonly TaskView[];
   /** Pass back as `cursor` for the next page; absent on the last page. */
@@ -64,6 +73,11 @@ export interface SchedulerApi {
    * whose idempotency key is taken by other parameters is refused alone (its result says so).
    */
   createTasks(inputs: readonly TaskSpecInput[]): Promise<BatchCreateResult[]>;
+  /**
+   * createTasks answering each task's id only (same checks, command and errors): a batch's
+   * answer needs no TaskView of each task, and 1,000 of them are a real part of its cost.
+   */
+  createTaskIds(inputs: readonly TaskSpecInput[]): Promise<BatchCreateIdResult[]>;
   getTask(taskId: string, options?: ReadOptions): Promise<TaskView>;
   listTasks(
     query: { status?: TaskStatus; limit?: number; cursor?: string } & ReadOptions,

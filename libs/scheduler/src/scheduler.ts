@@ -11,7 +11,9 @@ import {
   type RaftNodeOptions,
 } from '@xcron/raft';
 import type {
+  BatchCreateIdResult,
   BatchCreateResult,
+  CreatedTaskId,
   CreateTaskResult,
   ExecutionPage,
   ManualFire,
@@ -29,6 +31,7 @@ import {
   encodeCommand,
   type CommandRefusal,
   type CommandResult,
+  type CreateTaskItem,
   type SchedulerCommand,
 } from './state/scheduler-command';
 import { SchedulerStateMachine } from './state/scheduler-state-machine';
@@ -52,6 +55,7 @@ import type {
   ClusterView,
   ExecutionView,
   TaskPatch,
+  TaskSpec,
   TaskSpecInput,
   TaskStatus,
   TaskView,
@@ -354,16 +358,44 @@ export class Scheduler implements SchedulerApi {
   }
 
   async createTasks(inputs: readonly TaskSpecInput[]): Promise<BatchCreateResult[]> {
+    return this.createMany<CreateTaskResult>(
+      inputs,
+      // What apply made of (id, spec, atMs): no read of the store needed.
+      (taskId, spec, atMs) => ({ task: newTaskView(taskId, spec, atMs), created: true }),
+      async (taskId) => ({ task: await this.currentView(taskId), created: false }),
+    );
+  }
+
+  async createTaskIds(inputs: readonly TaskSpecInput[]): Promise<BatchCreateIdResult[]> {
+    return this.createMany<CreatedTaskId>(
+      inputs,
+      (taskId) => ({ taskId, created: true }),
+      // The view is read as createTasks reads it (so a task gone meanwhile fails alike); only
+      // its id is answered.
+      async (taskId) => ({ taskId: (await this.currentView(taskId)).id, created: false }),
+    );
+  }
+
+  /**
+   * createTasks and createTaskIds: every input checked, then proposed as one command (retried
+   * with fresh ids for the tasks whose id was taken); `made` and `found` give a created task's
+   * result and that of a task an idempotency key returned.
+   */
+  private async createMany<R>(
+    inputs: readonly TaskSpecInput[],
+    made: (taskId: string, spec: TaskSpec, atMs: number) => R,
+    found: (taskId: string) => Promise<R>,
+  ): Promise<(R | { readonly conflict: IdempotencyConflictError })[]> {
     const context = this.specContext();
     const extras: CheckedTaskExtras = { bodyJson: '' };
-    const bodyJsons = new Array<string>(inputs.length);
-    const specs = inputs.map((input, i) => {
+    const count = inputs.length;
+    const specs = new Array<TaskSpec>(count);
+    const bodyJsons = new Array<string>(count);
+    for (let i = 0; i < count; i++) {
       try {
-        const spec = normalizeTaskSpec(input, context, extras);
-        bodyJsons[i] = extras.bodyJson;
-        return spec;
+        specs[i] = normalizeTaskSpec(inputs[i], context, extras);
       } catch (error) {
-        if (error instanceof InvalidTaskError && inputs.length > 1)
+        if (error instanceof InvalidTaskError && count > 1)
           throw new InvalidTaskError(
             error.reason,
             `tasks[${i}].${error.field ?? ''}`.replace(/\.$/, ''),
@@ -371,38 +403,39 @@ export class Scheduler implements SchedulerApi {
           );
         throw error;
       }
-    });
-    const results = new Array<BatchCreateResult | undefined>(specs.length);
-    let todo = specs.map((spec, i) => ({ i, spec }));
-    for (let attempt = 0; todo.length > 0; attempt++) {
-      const batch = todo.map(({ i, spec }) => ({
-        taskId: this.ids.next(),
-        spec,
-        bodyJson: bodyJsons[i],
-      }));
+      bodyJsons[i] = extras.bodyJson;
+    }
+    const results = new Array<R | { readonly conflict: IdempotencyConflictError }>(count);
+    // The inputs still to create (indexes), first all of them, then those whose id was taken.
+    let todo: number[] | undefined;
+    for (let attempt = 0; todo === undefined || todo.length > 0; attempt++) {
+      const todoCount = todo === undefined ? count : todo.length;
+      const batch = new Array<CreateTaskItem>(todoCount);
+      for (let j = 0; j < todoCount; j++) {
+        const i = todo === undefined ? j : todo[j];
+        batch[j] = { taskId: this.ids.next(), spec: specs[i], bodyJson: bodyJsons[i] };
+      }
       // No read barrier after the write: a new task is what apply makes of (id, spec, atMs).
       const { result: outcome, atMs } = await this.creates.create(batch);
       if (!('ok' in outcome) || outcome.created === undefined)
         throw refusalError(outcome as CommandRefusal);
-      const retry: typeof todo = [];
+      const retry: number[] = [];
       let existingRead = false;
-      for (const [j, created] of outcome.created.entries()) {
-        const { i, spec } = todo[j];
-        if ('error' in created) {
-          if (created.error === 'id_taken' && attempt < ID_RETRIES) retry.push({ i, spec });
-          else if (created.error === 'idempotency_conflict')
+      const created = outcome.created;
+      for (let j = 0; j < created.length; j++) {
+        const i = todo === undefined ? j : todo[j];
+        const one = created[j];
+        if ('error' in one) {
+          if (one.error === 'id_taken' && attempt < ID_RETRIES) retry.push(i);
+          else if (one.error === 'idempotency_conflict')
             results[i] = {
-              conflict: new IdempotencyConflictError(
-                created.idempotencyKey,
-                created.existingTaskId,
-              ),
+              conflict: new IdempotencyConflictError(one.idempotencyKey, one.existingTaskId),
             };
-          else throw refusalError(created);
+          else throw refusalError(one);
           continue;
         }
-        if (created.created) {
-          // What apply made of (id, spec, atMs): no read of the store needed.
-          results[i] = { task: newTaskView(created.taskId, spec, atMs), created: true };
+        if (one.created) {
+          results[i] = made(one.taskId, specs[i], atMs);
           continue;
         }
         if (!existingRead) {
@@ -410,11 +443,11 @@ export class Scheduler implements SchedulerApi {
           await this.readBarrier({});
           existingRead = true;
         }
-        results[i] = { task: await this.currentView(created.taskId), created: false };
+        results[i] = await found(one.taskId);
       }
       todo = retry;
     }
-    return results as BatchCreateResult[];
+    return results;
   }
 
   async updateTask(taskId: string, patch: TaskPatch): Promise<TaskView> {

@@ -377,17 +377,32 @@ describe('HTTP API', () => {
   });
 
   describe('POST /v1/tasks:batch', () => {
-    it('is routed despite the colon, and creates every task in one createTasks call', async () => {
-      const spy = jest.spyOn(scheduler, 'createTasks');
-      const { status, body } = await post('/v1/tasks:batch', {
+    it('is routed despite the colon, and creates every task in one createTaskIds call', async () => {
+      const spy = jest.spyOn(scheduler, 'createTaskIds');
+      const { status, body, headers } = await post('/v1/tasks:batch', {
         tasks: [v1Task(), v1Task({ name: 'b' })],
       });
       expect(status).toBe(201);
+      expect(headers['content-type']).toBe('application/json; charset=utf-8');
       expect(spy).toHaveBeenCalledTimes(1);
       expect(body.data.tasks).toEqual([
         { task_id: expect.any(String), created: true },
         { task_id: expect.any(String), created: true },
       ]);
+    });
+
+    it('answers 200 with created: false when every task was found by its idempotency key', async () => {
+      const task = v1Task({ idempotency_key: 'batch-7' });
+      const first = await post('/v1/tasks:batch', { tasks: [task] });
+      expect(first.status).toBe(201);
+      const again = await post('/v1/tasks:batch', { tasks: [task] });
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual({
+        uuid: expect.any(String),
+        code: 0,
+        message: 'success',
+        data: { tasks: [{ task_id: first.body.data.tasks[0].task_id, created: false }] },
+      });
     });
 
     it('names the failing task and stores none of them', async () => {

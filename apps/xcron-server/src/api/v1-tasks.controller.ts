@@ -15,7 +15,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { SCHEDULER_API, type SchedulerApi } from '@xcron/scheduler/scheduler-api';
 import { ApiAuthGuard } from './api-auth.guard';
-import { ApiError, toApiError } from './api.error';
+import { ApiError } from './api.error';
 import { NEXT_FIRE_TIMES_COUNT } from './api.limits';
 import { API_OPTIONS, type ResolvedApiOptions } from './api.options';
 import { pathTaskId, unwrap } from './controller-helpers';
@@ -28,6 +28,7 @@ import {
   parseV1Batch,
   parseV1PatchTask,
 } from './parse/v1.parser';
+import { JSON_CONTENT_TYPE, batchAnswer } from './present/batch-answer';
 import { presentExecution, presentManualFire, presentTask } from './present/presenters';
 
 /**
@@ -42,26 +43,20 @@ export class V1TasksController {
     @Inject(API_OPTIONS) private readonly options: ResolvedApiOptions,
   ) {}
 
-  /** `{tasks: [...]}` → one createTasks call (one Raft entry); 201 when any task was created. */
+  /**
+   * `{tasks: [...]}` → one createTaskIds call (one Raft entry); 201 when any task was created.
+   * The answer is `success({tasks})` written as JSON text (batchAnswer): the same bytes.
+   */
   @Post('tasks::batch')
   async createBatch(
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Envelope> {
+  ): Promise<string> {
     const inputs = unwrap(parseV1Batch(body, { tasksMax: this.options.batchTasksMax }));
-    const results = await this.scheduler.createTasks(inputs);
-    let anyCreated = false;
-    const tasks = results.map((result) => {
-      if ('conflict' in result) {
-        // This task alone is refused; the others of the batch stand.
-        const error = toApiError(result.conflict);
-        return { error: { code: error.code, message: error.message, ...error.data } };
-      }
-      anyCreated ||= result.created;
-      return { task_id: result.task.id, created: result.created };
-    });
-    reply.status(anyCreated ? 201 : 200);
-    return success({ tasks });
+    const answer = batchAnswer(await this.scheduler.createTaskIds(inputs));
+    reply.status(answer.anyCreated ? 201 : 200);
+    reply.type(JSON_CONTENT_TYPE);
+    return answer.json;
   }
 
   @Get('tasks')

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type {
+  BatchCreateIdResult,
   BatchCreateResult,
   CreateTaskResult,
   ExecutionPage,
@@ -38,6 +39,9 @@ export class SchedulerService implements SchedulerApi, OnApplicationShutdown {
   }
   createTasks(inputs: readonly TaskSpecInput[]): Promise<BatchCreateResult[]> {
     return this.scheduler.createTasks(inputs);
+  }
+  createTaskIds(inputs: readonly TaskSpecInput[]): Promise<BatchCreateIdResult[]> {
+    return this.scheduler.createTaskIds(inputs);
   }
   getTask(taskId: string, options?: ReadOptions): Promise<TaskView> {
     return this.scheduler.getTask(taskId, options);

@@ -78,6 +78,24 @@ export class ByteWriter {
     return written;
   }
 
+  /**
+   * ASCII `text`, a byte a character, written in a loop (a task id: no native call for 19
+   * bytes); false, with nothing written, when a character is not ASCII.
+   */
+  ascii(text: string): boolean {
+    const length = text.length;
+    this.reserve(length);
+    const buffer = this.buffer;
+    const start = this.length;
+    for (let i = 0; i < length; i++) {
+      const code = text.charCodeAt(i);
+      if (code > 0x7f) return false;
+      buffer[start + i] = code;
+    }
+    this.length = start + length;
+    return true;
+  }
+
   /** A copy of everything written; the writer is empty again. */
   take(): Uint8Array {
     const bytes = new Uint8Array(this.length);

@@ -281,10 +281,7 @@ function decodeCreateV2(bytes: Uint8Array): CreateTasksCommand {
 function shortAscii(w: ByteWriter, text: string): void {
   if (text.length > 255) throw new RangeError(`${text.slice(0, 40)}… is over 255 bytes`);
   w.u8(text.length);
-  w.reserve(text.length);
-  const start = w.length;
-  w.utf8(text);
-  if (w.length - start !== text.length) throw new RangeError(`task id ${text} is not ASCII`);
+  if (!w.ascii(text)) throw new RangeError(`task id ${text} is not ASCII`);
 }
 
 /** UTF-8 text behind a length of `lengthBytes` (1 or 2) bytes. */

@@ -79,28 +79,29 @@ export function readCommonOptions(
   strict: boolean,
   out: CommonTaskOptions,
 ): void {
-  const name = optionalString(object, 'name', `${prefix}name`, NAME_CHARS_MAX);
-  if (name !== undefined) out.name = name;
-  const timeoutMs = optionalInteger(
-    object,
-    'timeout_ms',
-    `${prefix}timeout_ms`,
-    1,
-    DURATION_MS_MAX,
-  );
-  if (timeoutMs !== undefined) out.timeoutMs = timeoutMs;
+  // Each field's path is built only when the field is there (a batch reads these 1,000 times).
+  if (object.name !== undefined)
+    out.name = optionalString(object, 'name', `${prefix}name`, NAME_CHARS_MAX);
+  if (object.timeout_ms !== undefined)
+    out.timeoutMs = optionalInteger(
+      object,
+      'timeout_ms',
+      `${prefix}timeout_ms`,
+      1,
+      DURATION_MS_MAX,
+    );
   if (object.retry !== undefined) out.retry = parseRetry(object.retry, `${prefix}retry`, strict);
-  const jitterMs = optionalInteger(object, 'jitter_ms', `${prefix}jitter_ms`, 0, DURATION_MS_MAX);
-  if (jitterMs !== undefined) out.jitterMs = jitterMs;
-  const overlap = optionalOneOf(object, 'overlap', `${prefix}overlap`, OVERLAP_POLICIES);
-  if (overlap !== undefined) out.overlap = overlap;
-  const misfire = optionalOneOf(object, 'misfire', `${prefix}misfire`, MISFIRE_POLICIES);
-  if (misfire !== undefined) out.misfire = misfire;
-  const key = optionalString(
-    object,
-    'idempotency_key',
-    `${prefix}idempotency_key`,
-    IDEMPOTENCY_KEY_CHARS_MAX,
-  );
-  if (key !== undefined) out.idempotencyKey = key;
+  if (object.jitter_ms !== undefined)
+    out.jitterMs = optionalInteger(object, 'jitter_ms', `${prefix}jitter_ms`, 0, DURATION_MS_MAX);
+  if (object.overlap !== undefined)
+    out.overlap = optionalOneOf(object, 'overlap', `${prefix}overlap`, OVERLAP_POLICIES);
+  if (object.misfire !== undefined)
+    out.misfire = optionalOneOf(object, 'misfire', `${prefix}misfire`, MISFIRE_POLICIES);
+  if (object.idempotency_key !== undefined)
+    out.idempotencyKey = optionalString(
+      object,
+      'idempotency_key',
+      `${prefix}idempotency_key`,
+      IDEMPOTENCY_KEY_CHARS_MAX,
+    );
 }

@@ -49,6 +49,11 @@ export function unixSecondsToMs(value: unknown, field: string): number {
   return seconds * 1000;
 }
 
+/** Whether unixMs takes `value` as it is (no error to build, so no field path needed). */
+export function isUnixMs(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= UNIX_MS_MAX;
+}
+
 /** /v1 `*_ms` fields: a JSON integer of unix milliseconds, 0 to 9999-12-31. */
 export function unixMs(value: unknown, field: string): number {
   if (typeof value !== 'number')

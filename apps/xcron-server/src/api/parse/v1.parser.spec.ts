@@ -231,6 +231,84 @@ describe('parseV1Batch', () => {
     expect(tooMany).toBeInstanceOf(ApiError);
     expect(tooMany).toMatchObject({ kind: 'body_too_large', code: 1050 });
   });
+
+  // The batch path builds a field's path only for an error, and takes a known callback URL
+  // without a second check: the answers must be those of the one-task parser, field for field.
+  describe('answers as POST /v1/tasks does, task by task', () => {
+    const url = 'https://cb.test/h';
+    const cases: [string, Record<string, unknown>][] = [
+      ['the common task', base],
+      ['a body left out', { run_at_ms: RUN_AT_MS, callback: { url } }],
+      ['a null body', { run_at_ms: RUN_AT_MS, callback: { url, body: null } }],
+      ['headers', { ...base, callback: { url, body: 1, headers: { 'X-A': 'a' } } }],
+      ['bad headers', { ...base, callback: { url, headers: { 'X-A': 1 } } }],
+      ['an unknown callback field', { ...base, callback: { url, body: {}, extra: 1 } }],
+      ['a URL not seen before', { ...base, callback: { url: 'http://other.test/p' } }],
+      ['an invalid URL', { ...base, callback: { url: 'ftp://x.test/' } }],
+      ['a URL of another type', { ...base, callback: { url: 7 } }],
+      ['a callback of another type', { ...base, callback: [url] }],
+      ['no callback', { run_at_ms: RUN_AT_MS }],
+      ['a fractional time', { ...base, run_at_ms: 1.5 }],
+      ['a negative time', { ...base, run_at_ms: -1 }],
+      ['a time past 9999', { ...base, run_at_ms: 253_402_300_800_000 }],
+      ['a time as a string', { ...base, run_at_ms: '1' }],
+      ['both spellings of a time', { ...base, run_at: '2030-01-01T00:00:00Z' }],
+      ['an RFC 3339 time', { callback: base.callback, run_at: '2030-01-01T00:00:00Z' }],
+      ['no schedule', { callback: base.callback }],
+      ['a timezone without cron', { ...base, timezone: 'UTC' }],
+      ['a crontab', { callback: base.callback, cron: '* * * * *', timezone: 'UTC' }],
+      [
+        'every option',
+        {
+          ...base,
+          name: 'n',
+          timeout_ms: 5,
+          retry: { max_attempts: 2 },
+          jitter_ms: 1,
+          overlap: 'skip',
+          misfire: 'skip',
+          idempotency_key: 'k',
+          expire_at_ms: RUN_AT_MS + 1,
+        },
+      ],
+      ['a bad name', { ...base, name: '' }],
+      ['a bad timeout', { ...base, timeout_ms: 0 }],
+      ['a bad retry', { ...base, retry: { max_attempts: 0 } }],
+      ['a bad jitter', { ...base, jitter_ms: -1 }],
+      ['a bad overlap', { ...base, overlap: 'never' }],
+      ['a bad misfire', { ...base, misfire: 1 }],
+      ['a bad key', { ...base, idempotency_key: 2 }],
+      ['a bad start', { ...base, start_at_ms: 'x' }],
+      ['a bad end', { ...base, end_at: 'yesterday' }],
+      ['a bad expiry', { ...base, expire_at_ms: 2.5, expire_at: '2030-01-01T00:00:00Z' }],
+      ['an unknown field', { ...base, zzz: 1 }],
+      [
+        'fields given as undefined',
+        {
+          ...base,
+          name: undefined,
+          timezone: undefined,
+          start_at_ms: undefined,
+          callback: { url, body: undefined, headers: undefined },
+        },
+      ],
+    ];
+    it.each(cases)('%s', (_name, task) => {
+      // Once to make the URL known (the fast path), once to use it.
+      parseV1Batch({ tasks: [base] }, options);
+      const single = parseV1CreateTask(task);
+      const batch = parseV1Batch({ tasks: [base, task] }, options);
+      if (single instanceof InvalidTaskError) {
+        expect(batch).toBeInstanceOf(InvalidTaskError);
+        const error = batch as InvalidTaskError;
+        expect([error.reason, error.field, error.message.replaceAll('tasks[1].', '')]).toEqual([
+          single.reason,
+          single.field === undefined ? undefined : `tasks[1].${single.field}`,
+          single.message,
+        ]);
+      } else expect(batch).toEqual([parseV1CreateTask(base), single]);
+    });
+  });
 });
 
 describe('query parsers', () => {

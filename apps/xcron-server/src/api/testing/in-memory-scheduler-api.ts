@@ -6,6 +6,7 @@
  * check is only a field count. Time comes from an injected clock.
  */
 import type {
+  CreatedTaskId,
   CreateTaskResult,
   ExecutionPage,
   ManualFire,
@@ -54,6 +55,11 @@ export class InMemorySchedulerApi implements SchedulerApi {
     this.fail();
     inputs.forEach((input) => this.validate(input));
     return inputs.map((input) => this.insert(input));
+  }
+
+  async createTaskIds(inputs: readonly TaskSpecInput[]): Promise<CreatedTaskId[]> {
+    const results = await this.createTasks(inputs);
+    return results.map(({ task, created }) => ({ taskId: task.id, created }));
   }
 
   async getTask(taskId: string): Promise<TaskView> {
