@@ -6,7 +6,7 @@ import { DurableKvMachine } from '../testing/durable-kv-machine';
 import { RaftNode } from './raft-node';
 import {
   CapturingLogger,
-  freePorts,
+  loopbackVoters,
   waitFor,
   loopbackNodeOptions,
 } from './testing/integration-support';
@@ -114,12 +114,7 @@ describe('RaftNode with a durable state machine: three nodes over TCP with class
   };
 
   beforeAll(async () => {
-    const ports = await freePorts(3);
-    members = ports.map((port) => ({
-      id: `127.0.0.1:${port}`,
-      role: 'voter',
-      peerAddress: `127.0.0.1:${port}`,
-    }));
+    members = await loopbackVoters(3);
     await Promise.all(members.map((member) => start(member)));
   });
 

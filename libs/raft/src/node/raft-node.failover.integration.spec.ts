@@ -6,7 +6,7 @@ import { RaftNode } from './raft-node';
 import {
   CapturingLogger,
   CountingMachine,
-  freePorts,
+  loopbackVoters,
   loopbackNodeOptions,
   waitFor,
 } from './testing/integration-support';
@@ -64,12 +64,7 @@ describe('RaftNode: fast failover over TCP', () => {
   };
 
   beforeAll(async () => {
-    const ports = await freePorts(3);
-    members = ports.map((port) => ({
-      id: `127.0.0.1:${port}`,
-      role: 'voter',
-      peerAddress: `127.0.0.1:${port}`,
-    }));
+    members = await loopbackVoters(3);
     await Promise.all(members.map((member) => start(member)));
   });
 

@@ -8,6 +8,7 @@ import type { StateMachine } from './state-machine';
 import {
   CapturingLogger,
   freePorts,
+  loopbackVoters,
   waitFor,
   loopbackNodeOptions,
 } from './testing/integration-support';
@@ -96,12 +97,7 @@ describe('RaftNode: three nodes over TCP with classic-level', () => {
     [...running.values()].find((r) => r.node.status().role === 'leader');
 
   beforeAll(async () => {
-    const ports = await freePorts(3);
-    members = ports.map((port) => ({
-      id: `127.0.0.1:${port}`,
-      role: 'voter',
-      peerAddress: `127.0.0.1:${port}`,
-    }));
+    members = await loopbackVoters(3);
     await Promise.all(members.map((member) => start(member)));
   });
 

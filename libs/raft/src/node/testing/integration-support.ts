@@ -2,7 +2,19 @@ import type { Entry, Member } from '../../core/types';
 import type { RaftNodeOptions } from '../raft-node';
 import type { StateMachine } from '../state-machine';
 
+import { freePorts } from '@xcron/testing';
+
 export { CapturingLogger, freePorts } from '@xcron/testing';
+
+/** `count` voters on free loopback ports, each named by its peer address. */
+export async function loopbackVoters(count: number): Promise<Member[]> {
+  const ports = await freePorts(count);
+  return ports.map((port) => ({
+    id: `127.0.0.1:${port}`,
+    role: 'voter',
+    peerAddress: `127.0.0.1:${port}`,
+  }));
+}
 
 /** Polls `done` every 20 ms; throws naming `what` after `timeoutMs`. */
 export async function waitFor(
