@@ -182,7 +182,9 @@ async function waitWarmedUp(node: ServerNode): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!WARMED_UP.test(node.output)) {
     if (Date.now() > deadline) {
-      log(`  (node ${node.baseUrl}: no warm-up line within ${READY_TIMEOUT_MS} ms; measuring anyway)`);
+      log(
+        `  (node ${node.baseUrl}: no warm-up line within ${READY_TIMEOUT_MS} ms; measuring anyway)`,
+      );
       return;
     }
     await sleep(50);

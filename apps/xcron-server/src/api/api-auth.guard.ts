@@ -5,8 +5,9 @@ import { API_OPTIONS, type ResolvedApiOptions } from './api.options';
 import { bearerTokenCheck, type TokenCheck } from './bearer-token';
 
 /**
- * Guards the /xcron and /v1 controllers (CreateTaskRoutes calls assertAuthorized itself) when `apiToken` is set: `Authorization: Bearer <token>`,
+ * Guards the /xcron and /v1 controllers when `apiToken` is set: `Authorization: Bearer <token>`,
  * compared in constant time. /healthz and /readyz are not guarded (probes carry no token).
+ * CreateTaskRoutes, which are not controllers, call assertAuthorized themselves.
  */
 @Injectable()
 export class ApiAuthGuard implements CanActivate {
