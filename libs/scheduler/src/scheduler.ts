@@ -223,7 +223,7 @@ export class Scheduler implements SchedulerApi {
       nodeId: options.nodeId,
       timer,
       recorder,
-      loadDelivery: (slot) => stateMachine.delivery(slot),
+      loadDelivery: (slot) => stateMachine.fireDelivery(slot),
       dispatch: (request) => dispatcher.dispatch(request),
       nowMs,
       random,

@@ -2,7 +2,7 @@ import { CancelSignal, type CallbackRequest, type DeliveryResult } from '@xcron/
 import type { FireRecord } from '../state/scheduler-command';
 import type { SkipReason } from '../task/task.model';
 import type { SchedulerState, StateObserver, TaskChange } from '../state/scheduler-state';
-import type { TaskDelivery } from '../state/state-store-codec';
+import type { FireDelivery } from '../state/state-store-codec';
 import type { RecordBatcher } from './record-batcher';
 
 /** One fire handed out: a task's scheduled time, or a manual fire. */
@@ -53,7 +53,7 @@ export interface FireRuntimeDeps {
   readonly timer: FireTimer;
   readonly recorder: RecordBatcher;
   /** The task's delivery from the state store (a value when it is at hand, as in tests). */
-  readonly loadDelivery: (slot: number) => TaskDelivery | Promise<TaskDelivery>;
+  readonly loadDelivery: (slot: number) => FireDelivery | Promise<FireDelivery>;
   readonly dispatch: (request: CallbackRequest) => Promise<DeliveryResult>;
   readonly nowMs: () => number;
   readonly random: () => number;
@@ -124,7 +124,7 @@ export class FireRuntime implements StateObserver {
   /** By slot: the handle of the task's pending scheduled fire in the timer, or NO_HANDLE. */
   private timerHandles = new Float64Array(0);
   /** By slot: deliveries loaded for fires due soon. */
-  private readonly deliveries = new Map<number, TaskDelivery | Promise<TaskDelivery>>();
+  private readonly deliveries = new Map<number, FireDelivery | Promise<FireDelivery>>();
   private active = false;
   /** When this node (last) took the lead: fires due before it may have gone out from the old leader. */
   private leadingSinceMs = 0;
@@ -431,15 +431,15 @@ export class FireRuntime implements StateObserver {
       this.deps.metrics?.refireAfterFailover?.(fire);
     const signal = (plan.abort ??= new CancelSignal());
     const delivery = this.loadDelivery(slot);
-    const go = (loaded: TaskDelivery): Promise<DeliveryResult> => {
+    const go = (loaded: FireDelivery): Promise<DeliveryResult> => {
       if (signal.aborted) return Promise.resolve(CANCELLED);
       this.deps.metrics?.fireStarted?.(fire, this.deps.nowMs() - fire.scheduledAtMs);
       return this.deps.dispatch({
         taskId: fire.taskId,
         scheduledAtMs: fire.scheduledAtMs,
-        url: loaded.callback.url,
-        bodyJson: JSON.stringify(loaded.callback.body),
-        ...(loaded.callback.headers !== undefined ? { headers: loaded.callback.headers } : {}),
+        url: loaded.url,
+        bodyJson: loaded.bodyJson,
+        ...(loaded.headers !== undefined ? { headers: loaded.headers } : {}),
         timeoutMs: loaded.timeoutMs,
         retry: loaded.retry,
         signal,
@@ -569,7 +569,7 @@ export class FireRuntime implements StateObserver {
     this.plans.delete(slot);
   }
 
-  private loadDelivery(slot: number): TaskDelivery | Promise<TaskDelivery> {
+  private loadDelivery(slot: number): FireDelivery | Promise<FireDelivery> {
     const cached = this.deliveries.get(slot);
     if (cached !== undefined) return cached;
     const loaded = this.deps.loadDelivery(slot);

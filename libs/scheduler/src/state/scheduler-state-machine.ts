@@ -13,6 +13,7 @@ import {
   FAMILY,
   META_KEY,
   decodeDelivery,
+  decodeFireDelivery,
   decodeExecution,
   decodeIdempotencyEntry,
   decodeMeta,
@@ -24,6 +25,7 @@ import {
   idFromKey,
   taskKey,
   type StoreMeta,
+  type FireDelivery,
   type TaskDelivery,
 } from './state-store-codec';
 
@@ -85,7 +87,9 @@ export class SchedulerStateMachine implements StateMachine {
   private deliveryReads: {
     readonly key: Uint8Array;
     readonly taskId: string;
-    resolve(delivery: TaskDelivery): void;
+    /** decodeDelivery (a task view) or decodeFireDelivery (a fire). */
+    readonly decode: (bytes: Uint8Array) => TaskDelivery | FireDelivery;
+    resolve(delivery: TaskDelivery | FireDelivery): void;
     reject(error: unknown): void;
   }[] = [];
   /** Index of the newest checkpoint written (or loaded); the journal is kept from it on. */
@@ -289,12 +293,30 @@ export class SchedulerStateMachine implements StateMachine {
    * their deliveries a few hundred per store call, not one call each.
    */
   delivery(slot: number): Promise<TaskDelivery> {
+    return this.readDelivery(slot, decodeDelivery);
+  }
+
+  /** delivery() for a fire: the body stays the JSON text it is stored as (FireDelivery). */
+  fireDelivery(slot: number): Promise<FireDelivery> {
+    return this.readDelivery(slot, decodeFireDelivery);
+  }
+
+  private readDelivery<D extends TaskDelivery | FireDelivery>(
+    slot: number,
+    decode: (bytes: Uint8Array) => D,
+  ): Promise<D> {
     const taskId = this.state.table.idOf(slot);
     const key = new Uint8Array(9);
     key[0] = FAMILY.delivery;
     this.state.table.writeIdBytes(slot, key, 1);
-    return new Promise((resolve, reject) => {
-      this.deliveryReads.push({ key, taskId, resolve, reject });
+    return new Promise<D>((resolve, reject) => {
+      this.deliveryReads.push({
+        key,
+        taskId,
+        decode,
+        resolve: resolve as (delivery: TaskDelivery | FireDelivery) => void,
+        reject,
+      });
       if (this.deliveryReads.length === 1) queueMicrotask(() => void this.readDeliveries());
     });
   }
@@ -316,7 +338,7 @@ export class SchedulerStateMachine implements StateMachine {
           return;
         }
         try {
-          read.resolve(decodeDelivery(bytes));
+          read.resolve(read.decode(bytes));
         } catch (error) {
           read.reject(error);
         }

@@ -1,12 +1,14 @@
 import type { TaskSpec } from '../task/task.model';
 import {
   decodeDelivery,
+  decodeFireDelivery,
   decodeRow,
   deliveryJson,
   encodeDelivery,
   encodeRow,
   idBytes,
   idFromKey,
+  jsonValueEnd,
   taskKey,
   FAMILY,
   type TaskRow,
@@ -225,6 +227,80 @@ describe('state store codec', () => {
       ['a delivery without a URL', Uint8Array.of(1, 0x5b, 0x31, 0x5d), /malformed/],
     ])('rejects %s with a message', (_name, bytes, message) => {
       expect(() => decodeDelivery(bytes)).toThrow(message);
+    });
+  });
+
+  describe('fire deliveries (the body kept as its stored JSON text)', () => {
+    const url = 'http://127.0.0.1:9/hook?a="b"&c=\\d';
+    const bodies: unknown[] = [
+      { data: 'x'.repeat(48) },
+      'a "quoted" ], }, \\ string',
+      42,
+      -1.5e-7,
+      null,
+      true,
+      false,
+      [],
+      {},
+      [1, [2, [3, { a: ']' }]], '}'],
+      { nested: { 'k,ey': ['v', { '"': '\\"' }] }, u: 'ünïcødé ✓ \u2028' },
+    ];
+    const rests: Partial<TaskSpec>[] = [
+      {},
+      { name: 'n', timeoutMs: 2_500 },
+      { retry: { maxAttempts: 1, initialBackoffMs: 0, maxBackoffMs: 0 } },
+    ];
+
+    it.each(bodies.map((body) => [JSON.stringify(body), body]))(
+      'gives the body %s as JSON.stringify made it, and the rest as decodeDelivery',
+      (_name, body) => {
+        for (const rest of rests)
+          for (const headers of [undefined, { 'x-a': 'b,]}' }]) {
+            const spec = {
+              callback: { url, body, ...(headers !== undefined ? { headers } : {}) },
+              timeoutMs: 10_000,
+              retry: { maxAttempts: 3, initialBackoffMs: 1_000, maxBackoffMs: 60_000 },
+              ...rest,
+            };
+            const bytes = encodeDelivery(spec);
+            const full = decodeDelivery(bytes);
+            expect(decodeFireDelivery(bytes)).toEqual({
+              url,
+              bodyJson: JSON.stringify(body),
+              ...(headers !== undefined ? { headers } : {}),
+              timeoutMs: full.timeoutMs,
+              retry: full.retry,
+            });
+          }
+      },
+    );
+
+    it('finds the end of a JSON value in compact JSON, or -1 when the text ends first', () => {
+      expect(jsonValueEnd('"a\\"b",1', 0)).toBe(6);
+      expect(jsonValueEnd('[1,[2]],3', 0)).toBe(7);
+      expect(jsonValueEnd('12,3', 0)).toBe(2);
+      expect(jsonValueEnd('true]', 0)).toBe(4);
+      expect(jsonValueEnd('{"a":"}"}', 0)).toBe(9);
+      expect(jsonValueEnd('"unterminated', 0)).toBe(-1);
+      expect(jsonValueEnd('[1,2', 0)).toBe(-1);
+    });
+
+    it.each<[string, Uint8Array, RegExp]>([
+      ['empty bytes', new Uint8Array(0), /unknown format/],
+      ['an unknown format', Uint8Array.of(7, 0x5b, 0x5d), /unknown format 7/],
+      [
+        'a delivery without a URL',
+        Uint8Array.of(1, 0x5b, 0x31, 0x5d),
+        /malformed: no callback URL/,
+      ],
+      [
+        'a URL without a body',
+        new TextEncoder().encode('\x01["u"]'),
+        /malformed: no callback body/,
+      ],
+      ['a cut body', new TextEncoder().encode('\x01["u",{"a":1'), /malformed: no callback body/],
+    ])('rejects %s with a message', (_name, bytes, message) => {
+      expect(() => decodeFireDelivery(bytes)).toThrow(message);
     });
   });
 

@@ -5,11 +5,11 @@ import { SchedulerState } from '../../state/scheduler-state';
 import {
   EXECUTION_HISTORY_PER_TASK,
   FAMILY,
-  decodeDelivery,
+  decodeFireDelivery,
   decodeExecution,
   historyKey,
   idBytes,
-  type TaskDelivery,
+  type FireDelivery,
 } from '../../state/state-store-codec';
 import type { StoreWrite } from '../../store/state-store';
 import { TimingWheel, type WheelHandle } from '../../wheel/timing-wheel';
@@ -273,13 +273,13 @@ export class FireHarness {
     }
   }
 
-  private delivery(slot: number): TaskDelivery {
+  private delivery(slot: number): FireDelivery {
     const key = new Uint8Array(9);
     key[0] = FAMILY.delivery;
     this.state.table.writeIdBytes(slot, key, 1);
     const bytes = this.store.get(hex(key));
     if (bytes === undefined) throw new Error(`no delivery stored for slot ${slot}`);
-    return decodeDelivery(bytes);
+    return decodeFireDelivery(bytes);
   }
 
   createTask(taskId: string, spec: TaskSpec): void {
