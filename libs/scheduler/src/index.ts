@@ -8,5 +8,10 @@ export * from './task/task.errors';
 export { isTaskId } from './task/task-id-generator';
 export { TASK_DEFAULTS, TASK_LIMITS } from './task/task-spec';
 export * from './scheduler-api';
-export { Scheduler, type SchedulerOptions, type SchedulerLogger } from './scheduler';
+export {
+  Scheduler,
+  type SchedulerOptions,
+  type SchedulerLogger,
+  type SyncedFile,
+} from './scheduler';
 export { compileSchedule, nextFireTimes, type Schedule } from './schedule';

@@ -1,4 +1,5 @@
 import { CallbackDispatcher, DispatchWarmUp, type DispatcherMetrics } from '@xcron/dispatcher';
+import { NodeFileSystem, SyncTimingFileSystem } from '@xcron/queue';
 import {
   InvalidConfChangeError,
   NodeStoppedError,
@@ -68,6 +69,9 @@ export interface SchedulerLogger {
   error(message: string): void;
 }
 
+/** The files whose syncs SchedulerOptions.metrics.syncObserved times. */
+export type SyncedFile = 'raft_log' | 'journal';
+
 export interface SchedulerOptions {
   /** This node's id (its peer address unless configured otherwise). */
   readonly nodeId: string;
@@ -110,6 +114,8 @@ export interface SchedulerOptions {
     dispatcher?: DispatcherMetrics;
     runtime?: FireRuntimeMetrics;
     duplicateRecorded?(): void;
+    /** Each durable write's wait on the disk: a synced Raft log write, a journal fdatasync. */
+    syncObserved?(file: SyncedFile, durationMs: number): void;
   };
   /** Clock and randomness, injectable for tests. */
   readonly nowMs?: () => number;
@@ -174,9 +180,17 @@ export class Scheduler implements SchedulerApi {
   static async start(options: SchedulerOptions): Promise<Scheduler> {
     const nowMs = options.nowMs ?? Date.now;
     const random = options.random ?? Math.random;
+    const syncObserved = options.metrics?.syncObserved;
     const stateMachine = await SchedulerStateMachine.open({
       journalDir: join(options.dataDir, 'journal'),
       journalSyncIntervalMs: options.journalSyncIntervalMs,
+      ...(syncObserved !== undefined
+        ? {
+            fileSystem: new SyncTimingFileSystem(new NodeFileSystem(), (ms) =>
+              syncObserved('journal', ms),
+            ),
+          }
+        : {}),
       logger: options.logger,
     });
     const dispatcher = new CallbackDispatcher({
@@ -253,6 +267,9 @@ export class Scheduler implements SchedulerApi {
       ...(options.joinExisting ? { joinExisting: true } : {}),
       stateMachine,
       ...options.raft,
+      ...(syncObserved !== undefined
+        ? { observeLogSyncMs: (ms: number) => syncObserved('raft_log', ms) }
+        : {}),
       proposalTimeoutMs: options.proposalTimeoutMs ?? DEFAULTS.proposalTimeoutMs,
       logger: {
         info: (m) => options.logger.log(m),

@@ -71,6 +71,12 @@ describe('the whole app serves /metrics on monitor_port', () => {
     expect(sample(text, 'xcron_fire_lateness_seconds_count')).toBe(1);
     expect(sample(text, 'xcron_callback_duration_seconds_count{outcome="success"}')).toBe(1);
     expect(sample(text, 'xcron_tasks{status="active"}')).toBe(0);
+    // The create and the fire record were synced Raft log writes; the journal syncs on a timer.
+    expect(sample(text, 'xcron_fsync_duration_seconds_count{file="raft_log"}')).toBeGreaterThan(2);
+    await scrapeUntil(
+      metricsUrl,
+      (t) => (sample(t, 'xcron_fsync_duration_seconds_count{file="journal"}') ?? 0) >= 1,
+    );
 
     // Not a route of the API.
     expect((await app!.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(404);

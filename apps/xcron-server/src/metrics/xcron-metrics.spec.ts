@@ -84,6 +84,7 @@ describe('XcronMetrics on its own listener', () => {
       xcron_raft_last_log_index: 'gauge',
       xcron_raft_is_leader: 'gauge',
       xcron_raft_leader_changes_total: 'counter',
+      xcron_fsync_duration_seconds: 'histogram',
       xcron_dispatching: 'gauge',
       xcron_dispatcher_queue_depth: 'gauge',
       xcron_dispatcher_in_flight: 'gauge',
@@ -128,7 +129,7 @@ describe('XcronMetrics on its own listener', () => {
     expect(sample(before, 'xcron_fires_started_total{kind="scheduled"}')).toBe(0);
     expect(sample(before, 'xcron_fire_skips_total{reason="misfire"}')).toBe(0);
 
-    const { runtime, dispatcher, duplicateRecorded } = metrics.hooks;
+    const { runtime, dispatcher, duplicateRecorded, syncObserved } = metrics.hooks;
     const scheduled = { taskId: '1', scheduledAtMs: 1_000, manual: false };
     const manual = { taskId: '1', scheduledAtMs: 500, manual: true };
     runtime?.fireStarted?.(scheduled, 3);
@@ -144,6 +145,9 @@ describe('XcronMetrics on its own listener', () => {
     dispatcher?.onAttempt?.({ ...attempt, attempt: 3, error: 'ECONNREFUSED' });
     dispatcher?.onAttempt?.({ ...attempt, attempt: 1, httpStatus: 204, durationMs: 4 });
     duplicateRecorded?.();
+    syncObserved?.('raft_log', 3);
+    syncObserved?.('raft_log', 40);
+    syncObserved?.('journal', 0.4);
 
     const text = await scrape();
     expect(sample(text, 'xcron_fires_started_total{kind="scheduled"}')).toBe(1);
@@ -163,6 +167,11 @@ describe('XcronMetrics on its own listener', () => {
     expect(sample(text, 'xcron_callback_retries_total')).toBe(2);
     expect(sample(text, 'xcron_callback_timed_out_attempts_total')).toBe(1);
     expect(sample(text, 'xcron_duplicate_fire_records_total')).toBe(1);
+    expect(sample(text, 'xcron_fsync_duration_seconds_count{file="raft_log"}')).toBe(2);
+    expect(sample(text, 'xcron_fsync_duration_seconds_sum{file="raft_log"}')).toBeCloseTo(0.043);
+    expect(sample(text, 'xcron_fsync_duration_seconds_bucket{le="0.005",file="raft_log"}')).toBe(1);
+    expect(sample(text, 'xcron_fsync_duration_seconds_bucket{le="0.05",file="raft_log"}')).toBe(2);
+    expect(sample(text, 'xcron_fsync_duration_seconds_bucket{le="0.0005",file="journal"}')).toBe(1);
   });
 
   it('counts each new leader it sees, not a lost leader', async () => {

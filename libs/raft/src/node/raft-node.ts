@@ -16,6 +16,7 @@ import {
   type SnapshotMeta,
 } from '../core/types';
 import { ClassicLevelRaftStorage } from '../storage/classic-level-raft-storage';
+import { SyncTimingRaftStorage } from '../storage/sync-timing-raft-storage';
 import type { RaftLogStorage } from '../storage/raft-storage';
 import {
   SnapshotStore,
@@ -100,6 +101,8 @@ export interface RaftNodeOptions {
   proposalTimeoutMs?: number;
   /** Where each Ready's log write goes; default classic-level under `dataDir/log`. */
   storage?: RaftLogStorage;
+  /** Told how long each synced log write took (write + fsync), for an fsync-duration metric. */
+  observeLogSyncMs?: (durationMs: number) => void;
   /** Limits of the peer transport (send queues, frame size, timeouts). */
   transportLimits?: Partial<TransportLimits>;
   logger?: RaftNodeLogger;
@@ -269,8 +272,12 @@ export class RaftNode {
         'raft: a state machine with durableState must stream its snapshot from a frozen view (snapshotIsIsolated): it is sent to followers while applies go on',
       );
     }
-    const storage =
+    const store =
       input.storage ?? (await ClassicLevelRaftStorage.open(join(options.dataDir, 'log')));
+    const storage =
+      input.observeLogSyncMs === undefined
+        ? store
+        : new SyncTimingRaftStorage(store, input.observeLogSyncMs);
     const snapshots = await SnapshotStore.open(join(options.dataDir, 'snapshots'), {
       logger: options.logger,
     });
@@ -1418,7 +1425,7 @@ export class RaftNode {
 }
 
 type NodeOptions = Required<
-  Omit<RaftNodeOptions, 'clusterSecret' | 'storage' | 'transportLimits'>
+  Omit<RaftNodeOptions, 'clusterSecret' | 'storage' | 'transportLimits' | 'observeLogSyncMs'>
 > & {
   clusterSecret?: string;
 };

@@ -5,6 +5,7 @@
 export type { RaftLogStorage, RaftPersistentState, RaftStorageUpdate } from './raft-storage';
 export { MemoryRaftStorage } from './memory-raft-storage';
 export { ClassicLevelRaftStorage } from './classic-level-raft-storage';
+export { SyncTimingRaftStorage } from './sync-timing-raft-storage';
 export { SnapshotStore } from './snapshot-store';
 export type {
   SnapshotExpectation,

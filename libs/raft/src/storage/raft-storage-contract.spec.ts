@@ -7,6 +7,7 @@ import { MemoryRaftStorage } from './memory-raft-storage';
 import type { RaftLogStorage } from './raft-storage';
 import { RAFT_STORAGE_LIMITS } from './storage.constants';
 import { StorageErrorCode } from './storage.errors';
+import { SyncTimingRaftStorage } from './sync-timing-raft-storage';
 import { entries, entry, INITIAL, MEMBERSHIP } from './testing/raft-storage-fixtures';
 
 /**
@@ -42,9 +43,21 @@ async function classicLevelStorage(): Promise<StorageUnderTest> {
   };
 }
 
+/** The fsync-timing decorator over classic-level: it must keep the contract of what it wraps. */
+async function syncTimingStorage(): Promise<StorageUnderTest> {
+  const inner = await classicLevelStorage();
+  const observe = (): void => undefined;
+  return {
+    storage: new SyncTimingRaftStorage(inner.storage, observe),
+    reopen: async () => new SyncTimingRaftStorage(await inner.reopen(), observe),
+    cleanup: inner.cleanup,
+  };
+}
+
 describe.each([
   ['MemoryRaftStorage', memoryStorage],
   ['ClassicLevelRaftStorage', classicLevelStorage],
+  ['SyncTimingRaftStorage', syncTimingStorage],
 ])('%s: RaftLogStorage contract', (_name, create) => {
   let subject: StorageUnderTest;
   let storage: RaftLogStorage;
