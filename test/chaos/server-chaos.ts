@@ -102,6 +102,8 @@ class CreateLoad {
   readonly acknowledged: Acknowledged[] = [];
   attempted = 0;
   refused = 0;
+  /** Why creates were not acknowledged: HTTP status and xcron code, or the transport error. */
+  readonly refusals = new Map<string, number>();
   private stopped = false;
   private readonly done: Promise<void>;
 
@@ -147,10 +149,17 @@ class CreateLoad {
       const taskId = answer.body?.data?.task_id as string | undefined;
       if (answer.status === 200 && answer.body?.code === 0 && taskId !== undefined)
         this.acknowledged.push({ taskId, dueMs: dueS * 1_000 });
-      else this.refused++;
-    } catch {
-      this.refused++; // a timeout or a connection cut by a fault: not acknowledged
+      else this.refuse(`HTTP ${answer.status} code ${String(answer.body?.code)}`);
+    } catch (error) {
+      // A timeout or a connection cut by a fault: not acknowledged.
+      const cause = (error as { cause?: { code?: string } }).cause?.code;
+      this.refuse(cause ?? (error instanceof Error ? error.name : String(error)));
     }
+  }
+
+  private refuse(reason: string): void {
+    this.refused++;
+    this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
   }
 }
 
@@ -158,7 +167,10 @@ async function main(): Promise<void> {
   const seed = flag('seed', Date.now() % 2 ** 31);
   const rounds = flag('rounds', 6);
   const createsPerS = flag('create-per-s', 25);
+  // Faults and load draw from generators of their own: the load's draws depend on timing, and
+  // must not shift the fault sequence that --seed replays.
   const random = new SeededRandom(seed);
+  const loadRandom = new SeededRandom(seed ^ 0x5bd1e995);
   log(`xcron chaos: seed ${seed}, ${rounds} rounds, ~${createsPerS} creates/s`);
   log(`server: ${ensureBuilt(false)}`);
 
@@ -193,7 +205,7 @@ async function main(): Promise<void> {
         throw new Error(`crontab refused: ${JSON.stringify(answer.body)}`);
       crontabIds.push(answer.body.data.task_id as string);
     }
-    load = new CreateLoad(nodes, receiver, random, createsPerS, rounds * 10 * createsPerS);
+    load = new CreateLoad(nodes, receiver, loadRandom, createsPerS, rounds * 10 * createsPerS);
 
     for (let round = 1; round <= rounds; round++) {
       await delay(1_000 + random.nextInt(2_000));
@@ -226,7 +238,7 @@ async function main(): Promise<void> {
     const acknowledged = load.acknowledged;
     const lastDueMs = Math.max(0, ...acknowledged.map((task) => task.dueMs));
     log(
-      `  load: ${load.attempted} creates sent, ${acknowledged.length} acknowledged, ${load.refused} refused or cut by a fault`,
+      `  load: ${load.attempted} creates sent, ${acknowledged.length} acknowledged, ${load.refused} refused or cut by a fault (${[...load.refusals].map(([reason, count]) => `${reason}: ${count}`).join(', ')})`,
     );
 
     // Every acknowledged task must be called back; wait for them (bounded).
