@@ -29,10 +29,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { argv } from 'node:process';
-import { SeededRandom, freePorts } from '@xcron/testing';
+import { SeededRandom } from '@xcron/testing';
 import { ensureBuilt } from '../../bench/server-proc';
 import { CallbackReceiver } from '../support/callback-receiver';
-import { XcronNode, delay, eventually } from '../support/xcron-node';
+import { XcronNode, delay, eventually, threeNodes } from '../support/xcron-node';
 
 type FaultKind = 'kill-leader' | 'kill-follower' | 'term-leader' | 'pause-leader';
 
@@ -176,18 +176,7 @@ async function main(): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'xcron-chaos-'));
   const receiver = await CallbackReceiver.start();
-  const ports = await freePorts(9);
-  const peerHosts = [0, 1, 2].map((i) => `127.0.0.1:${ports[i * 3 + 2]}`);
-  const nodes = [0, 1, 2].map(
-    (i) =>
-      new XcronNode({
-        dir: join(dir, `node${i}`),
-        ports: { http: ports[i * 3], monitor: ports[i * 3 + 1], peer: ports[i * 3 + 2] },
-        peerHosts,
-        extraToml: ['dispatch_warmup_requests = 50'],
-        launch: 'built',
-      }),
-  );
+  const nodes = await threeNodes(dir, ['dispatch_warmup_requests = 50'], 'built');
   const faults: string[] = [];
   let load: CreateLoad | undefined;
   let failed: boolean;

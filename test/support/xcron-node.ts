@@ -235,24 +235,34 @@ export async function eventually<T>(
 }
 
 /**
- * Three nodes from source in `dir`/node0..2 on free loopback ports, configured by `peer_hosts`
- * alone (plus `extraToml`), started and ready.
+ * Three nodes in `dir`/node0..2 on free loopback ports, configured by `peer_hosts` alone (plus
+ * `extraToml`), not started yet.
  */
-export async function startThreeNodes(
+export async function threeNodes(
   dir: string,
   extraToml: readonly string[],
+  launch: XcronNodeConfig['launch'] = 'source',
 ): Promise<XcronNode[]> {
   const ports = await freePorts(9);
   const peerHosts = [0, 1, 2].map((i) => `127.0.0.1:${ports[i * 3 + 2]}`);
-  const nodes = [0, 1, 2].map(
+  return [0, 1, 2].map(
     (i) =>
       new XcronNode({
         dir: join(dir, `node${i}`),
         ports: { http: ports[i * 3], monitor: ports[i * 3 + 1], peer: ports[i * 3 + 2] },
         peerHosts,
         extraToml: [...extraToml],
+        launch,
       }),
   );
+}
+
+/** threeNodes() from source, started and ready. */
+export async function startThreeNodes(
+  dir: string,
+  extraToml: readonly string[],
+): Promise<XcronNode[]> {
+  const nodes = await threeNodes(dir, extraToml);
   for (const node of nodes) node.start();
   await Promise.all(nodes.map((node) => node.waitReady(60_000)));
   return nodes;
