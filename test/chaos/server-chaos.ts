@@ -9,7 +9,9 @@
  *  - kill -9 of a follower, restarted likewise;
  *  - SIGTERM of the leader (a graceful stop), restarted;
  *  - SIGSTOP of the leader for 2–5 s, then SIGCONT: a leader that stalls and comes back after the
- *    others elected a new one.
+ *    others elected a new one;
+ *  - with --netns (root and iproute2: each node in a network namespace of its own, see
+ *    ChaosNetwork): the leader cut off from its peers for 3–6 s while clients still reach it.
  * Five every-second crontabs run through it all. Then the faults stop, every node runs again,
  * and the run waits for every acknowledged task's fire. It checks what DESIGN.md promises:
  *  - no acknowledged task is lost: each one (HTTP 200, code 0) was called back at least once;
@@ -22,7 +24,7 @@
  *
  * Flags: --seed S (default: from the clock; printed, and a failing run replays its fault sequence
  * from it — the timing of a real cluster does not replay exactly), --rounds N (default 6),
- * --create-per-s R (default 25). Every loop is bounded by the rounds and by timeouts. The last
+ * --create-per-s R (default 25), --netns (partitions too). Every loop is bounded by the rounds and by timeouts. The last
  * line printed is one JSON object; the exit code is 1 when a check failed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,9 +34,11 @@ import { argv } from 'node:process';
 import { SeededRandom } from '@xcron/testing';
 import { ensureBuilt } from '../../bench/server-proc';
 import { CallbackReceiver } from '../support/callback-receiver';
+import { ChaosNetwork } from './chaos-network';
 import { XcronNode, delay, eventually, threeNodes } from '../support/xcron-node';
 
-type FaultKind = 'kill-leader' | 'kill-follower' | 'term-leader' | 'pause-leader';
+type FaultKind =
+  'kill-leader' | 'kill-follower' | 'term-leader' | 'pause-leader' | 'partition-leader';
 
 /** Fault kinds with their weights (out of 100). */
 const FAULTS: readonly (readonly [FaultKind, number])[] = [
@@ -42,6 +46,14 @@ const FAULTS: readonly (readonly [FaultKind, number])[] = [
   ['kill-follower', 20],
   ['term-leader', 15],
   ['pause-leader', 25],
+];
+/** With --netns: a leader cut off from its peers, still reachable by clients, joins the mix. */
+const NETNS_FAULTS: readonly (readonly [FaultKind, number])[] = [
+  ['kill-leader', 25],
+  ['kill-follower', 15],
+  ['term-leader', 10],
+  ['pause-leader', 20],
+  ['partition-leader', 30],
 ];
 const READY_TIMEOUT_MS = 60_000;
 /** A create that takes longer is given up (not acknowledged). */
@@ -77,13 +89,13 @@ function log(line: string): void {
   );
 }
 
-function pickFault(random: SeededRandom): FaultKind {
+function pickFault(random: SeededRandom, faults: typeof FAULTS): FaultKind {
   let draw = random.nextInt(100);
-  for (const [kind, weight] of FAULTS) {
+  for (const [kind, weight] of faults) {
     if (draw < weight) return kind;
     draw -= weight;
   }
-  return FAULTS[0][0];
+  return faults[0][0];
 }
 
 /** The node that every running node names as leader (undefined while they disagree or none). */
@@ -175,8 +187,15 @@ async function main(): Promise<void> {
   log(`server: ${ensureBuilt(false)}`);
 
   const dir = mkdtempSync(join(tmpdir(), 'xcron-chaos-'));
-  const receiver = await CallbackReceiver.start();
-  const nodes = await threeNodes(dir, ['dispatch_warmup_requests = 50'], 'built');
+  const network = argv.includes('--netns') ? new ChaosNetwork(process.pid % 10_000, 3) : undefined;
+  network?.setUp();
+  const receiver = await CallbackReceiver.start(network?.hostAddress);
+  const nodes = await threeNodes(
+    dir,
+    ['dispatch_warmup_requests = 50'],
+    'built',
+    network === undefined ? undefined : (index) => network.node(index),
+  );
   const faults: string[] = [];
   let load: CreateLoad | undefined;
   let failed: boolean;
@@ -198,14 +217,19 @@ async function main(): Promise<void> {
 
     for (let round = 1; round <= rounds; round++) {
       await delay(1_000 + random.nextInt(2_000));
-      const kind = pickFault(random);
+      const kind = pickFault(random, network === undefined ? FAULTS : NETNS_FAULTS);
       const leader = await eventually('a leader', () => leaderOf(nodes), READY_TIMEOUT_MS);
       const followers = nodes.filter((node) => node !== leader && node.running);
       const target =
         kind === 'kill-follower' ? followers[random.nextInt(followers.length)] : leader;
       const downMs = 500 + random.nextInt(2_000);
       const started = Date.now();
-      if (kind === 'pause-leader') {
+      if (kind === 'partition-leader') {
+        const index = nodes.indexOf(target);
+        network!.cut(index);
+        await delay(3_000 + random.nextInt(3_000));
+        network!.heal(index);
+      } else if (kind === 'pause-leader') {
         process.kill(target.pid, 'SIGSTOP');
         await delay(2_000 + random.nextInt(3_000));
         process.kill(target.pid, 'SIGCONT');
@@ -347,6 +371,7 @@ async function main(): Promise<void> {
       await node.kill9();
     }
     await receiver.close();
+    network?.tearDown();
     rmSync(dir, { recursive: true, force: true });
   }
   process.exitCode = failed ? 1 : 0;

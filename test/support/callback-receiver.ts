@@ -29,11 +29,15 @@ export class CallbackReceiver {
   readonly answered: ReceivedCallback[] = [];
   private waiters: { count: number; resolve: () => void }[] = [];
 
-  private constructor(private readonly server: Server) {}
+  private constructor(
+    private readonly server: Server,
+    private readonly host: string,
+  ) {}
 
-  static async start(): Promise<CallbackReceiver> {
+  /** Listens on `host` (default 127.0.0.1; chaos:server's namespaced nodes call it elsewhere). */
+  static async start(host = '127.0.0.1'): Promise<CallbackReceiver> {
     const server = createServer();
-    const receiver = new CallbackReceiver(server);
+    const receiver = new CallbackReceiver(server, host);
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -55,7 +59,7 @@ export class CallbackReceiver {
         else answer();
       });
     });
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    await new Promise<void>((done) => server.listen(0, host, done));
     return receiver;
   }
 
@@ -64,7 +68,7 @@ export class CallbackReceiver {
   }
 
   url(path = '/hook'): string {
-    return `http://127.0.0.1:${this.port}${path}`;
+    return `http://${this.host}:${this.port}${path}`;
   }
 
   /** Callbacks for one task, in arrival order. */

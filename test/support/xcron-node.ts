@@ -33,6 +33,16 @@ export interface XcronNodeConfig {
   readonly nodeArgs?: readonly string[];
   /** Called with each process started (a benchmark keeps them to kill on exit). */
   readonly onSpawn?: (child: ChildProcess) => void;
+  /**
+   * The node's own addresses (default 127.0.0.1 for both) and the network namespace it runs in
+   * (`ip netns exec`; default none): chaos:server gives each node a namespace, the HTTP API on
+   * one network and the peer port on another, so that a node can be cut off from its peers.
+   */
+  readonly network?: {
+    readonly httpHost: string;
+    readonly peerHost: string;
+    readonly netns: string;
+  };
 }
 
 export interface HttpAnswer {
@@ -54,8 +64,8 @@ export class XcronNode {
     mkdirSync(config.dir, { recursive: true });
     const toml = [
       'env = "prod"',
-      'http_host = "127.0.0.1"',
-      'peer_listen_host = "127.0.0.1"',
+      `http_host = "${config.network?.httpHost ?? '127.0.0.1'}"`,
+      `peer_listen_host = "${config.network?.peerHost ?? '127.0.0.1'}"`,
       `http_port = ${config.ports.http}`,
       `monitor_port = ${config.ports.monitor}`,
       `peer_port = ${config.ports.peer}`,
@@ -68,11 +78,11 @@ export class XcronNode {
   }
 
   get baseUrl(): string {
-    return `http://127.0.0.1:${this.config.ports.http}`;
+    return `http://${this.config.network?.httpHost ?? '127.0.0.1'}:${this.config.ports.http}`;
   }
 
   get peerAddress(): string {
-    return `127.0.0.1:${this.config.ports.peer}`;
+    return `${this.config.network?.peerHost ?? '127.0.0.1'}:${this.config.ports.peer}`;
   }
 
   get dataDir(): string {
@@ -105,22 +115,25 @@ export class XcronNode {
     };
     // A built node runs as `npm run start:prod` runs it: through bin/xcron-server (which sets
     // the process up, then execs node: the PID is the node's), node options in XCRON_NODE_ARGS.
-    const child =
+    const [command, args, childEnv] =
       this.config.launch === 'built'
-        ? spawn(BUILT_LAUNCHER, config, {
-            cwd: this.config.dir,
-            env: {
-              ...env,
-              NODE: process.execPath,
-              XCRON_NODE_ARGS: nodeArgs.join(' '),
-            },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          })
-        : spawn(
+        ? [
+            BUILT_LAUNCHER,
+            config,
+            { ...env, NODE: process.execPath, XCRON_NODE_ARGS: nodeArgs.join(' ') },
+          ]
+        : [
             process.execPath,
             [...nodeArgs, '-r', require.resolve('@swc-node/register'), SOURCE_ENTRY, ...config],
-            { cwd: this.config.dir, env, stdio: ['ignore', 'pipe', 'pipe'] },
-          );
+            env,
+          ];
+    // `ip netns exec` execs the command in the namespace: the PID stays the node's.
+    const netns = this.config.network?.netns;
+    const child = spawn(
+      netns === undefined ? command : 'ip',
+      netns === undefined ? args : ['netns', 'exec', netns, command, ...args],
+      { cwd: this.config.dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     this.child = child;
     this.output = '';
     const keep = (chunk: Buffer): void => {
@@ -242,17 +255,26 @@ export async function threeNodes(
   dir: string,
   extraToml: readonly string[],
   launch: XcronNodeConfig['launch'] = 'source',
+  networkOf?: (index: number) => NonNullable<XcronNodeConfig['network']>,
 ): Promise<XcronNode[]> {
-  const ports = await freePorts(9);
-  const peerHosts = [0, 1, 2].map((i) => `127.0.0.1:${ports[i * 3 + 2]}`);
+  // Nodes in namespaces of their own have ports of their own: the defaults do.
+  const ports = networkOf === undefined ? await freePorts(9) : undefined;
+  const portsOf = (i: number): NodePorts =>
+    ports === undefined
+      ? { http: 8000, monitor: 9910, peer: 8899 }
+      : { http: ports[i * 3], monitor: ports[i * 3 + 1], peer: ports[i * 3 + 2] };
+  const peerHosts = [0, 1, 2].map(
+    (i) => `${networkOf?.(i).peerHost ?? '127.0.0.1'}:${portsOf(i).peer}`,
+  );
   return [0, 1, 2].map(
     (i) =>
       new XcronNode({
         dir: join(dir, `node${i}`),
-        ports: { http: ports[i * 3], monitor: ports[i * 3 + 1], peer: ports[i * 3 + 2] },
+        ports: portsOf(i),
         peerHosts,
         extraToml: [...extraToml],
         launch,
+        ...(networkOf !== undefined ? { network: networkOf(i) } : {}),
       }),
   );
 }
