@@ -201,8 +201,15 @@ export class RaftNode {
   private applyChain: Promise<void> = Promise.resolve();
   /** Whether pump() queued an apply since the Ready loop last waited for the chain. */
   private appliesQueued = false;
-  /** pump() held the leader's messages back for one turn (see there). */
-  private messagesDeferred = false;
+  /** pump() holds the leader's messages back until the next turn of the event loop (see there). */
+  private holdingMessages = false;
+  /** A hold just ended: the next pump() sends, whatever it finds committed. */
+  private holdEnded = false;
+  private readonly endHold = (): void => {
+    this.holdingMessages = false;
+    this.holdEnded = true;
+    this.scheduleDrive();
+  };
   /** The snapshot being written (and the log compacted behind it), if any: one at a time. */
   private snapshotting: Promise<void> | undefined;
   /** The log store reclaiming the disk space of compacted entries, if it does (one at a time). */
@@ -902,19 +909,25 @@ export class RaftNode {
     if (committed.length > 0) {
       this.appliesQueued = this.core.currentRole === 'leader';
       void this.enqueueApply(committed).catch((error) => this.fail(error));
-      if (!this.messagesDeferred && this.core.currentRole === 'leader') {
-        // A new commit index alone would cost each follower a write of its own (a Ready whose hard
-        // state changed). The proposers resolved by this apply propose again before the next
-        // turn, so one Append then carries their entries and the commit. Only one turn: a steady
-        // stream of commits must not hold replication back.
-        this.messagesDeferred = true;
-        this.scheduleDrive();
-        return;
+      if (!this.holdingMessages && !this.holdEnded && this.core.currentRole === 'leader') {
+        // A new commit index alone would cost each follower a message, an answer and often a
+        // write of its own (a Ready whose hard state changed). The proposers resolved by this
+        // apply propose again before the next turn, so one Append then carries their entries and
+        // the commit. Every pump() until then holds (drive() pumps again in this same turn); not
+        // twice in a row: a steady stream of commits must not hold replication back.
+        this.holdingMessages = true;
+        setImmediate(this.endHold);
       }
     }
-    this.messagesDeferred = false;
+    if (this.holdingMessages) return;
+    this.holdEnded = false;
     const messages = this.core.takeMessages();
-    if (messages.length > 0) this.sendAll(messages);
+    if (messages.length > 0) {
+      this.sendAll(messages);
+      // On the wire before this node encodes its own write of those entries (the next Ready):
+      // the commit waits for a follower's write, which starts that much sooner.
+      this.transport.flushNow();
+    }
   }
 
   private async drive(): Promise<void> {
@@ -956,7 +969,10 @@ export class RaftNode {
   }
 
   private async handleReady(ready: Ready): Promise<void> {
-    this.sendAll(ready.messages);
+    if (ready.messages.length > 0) {
+      this.sendAll(ready.messages);
+      this.transport.flushNow(); // before the write below is encoded (see pump)
+    }
     if (ready.snapshot) {
       // The state machine is replaced: every apply taken before must be done (none is taken after),
       // and a snapshot of our own being written must not land after the leader's.

@@ -143,6 +143,11 @@ export class OutboundLink {
     this.onFailure(reason, logged || wasOpen);
   }
 
+  /** Writes the queued frames now if the connection is open (see PeerConnection.flushNow). */
+  flushNow(): void {
+    if (this.status === 'open') this.connection?.flushNow();
+  }
+
   /** Stops for good: closes the connection, fails pending requests with `error`, drops the queue. */
   stop(error: Error): void {
     if (this.status === 'stopped') return;

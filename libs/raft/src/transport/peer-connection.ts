@@ -147,6 +147,18 @@ export class PeerConnection {
     });
   }
 
+  /**
+   * Writes what is queued now instead of on the scheduled turn: for a sender about to run
+   * something long before that turn (a Raft leader encoding its own log write) whose frames should
+   * not wait behind it.
+   */
+  flushNow(): void {
+    if (this.flushScheduled === undefined) return;
+    clearImmediate(this.flushScheduled);
+    this.flushScheduled = undefined;
+    this.flush();
+  }
+
   /** Closes for a frame that breaks the protocol; logged, counted; other connections are untouched. */
   protocolError(reason: string): void {
     if (this.state === 'closing' || this.state === 'closed') return;

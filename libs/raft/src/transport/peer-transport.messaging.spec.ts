@@ -126,6 +126,28 @@ describe('PeerTransport messages over TCP', () => {
     await b.logger.waitFor(/message handler failed.*handler bug/);
   });
 
+  it('flushNow() writes the queued messages at once instead of on the next turn', async () => {
+    const a = await cluster.startNode('a');
+    const b = await cluster.startNode('b');
+    a.transport.send('b', text('opens the connection'));
+    await b.inbox.waitFor((m) => m.text === 'opens the connection', WAIT_MS, 'the first message');
+    const sentBefore = a.transport.stats().peers.b.framesSent;
+    a.transport.send('b', text('queued'));
+    a.transport.send('b', text('queued too'));
+    // Sends coalesce until the next turn: nothing is written yet.
+    expect(a.transport.stats().peers.b.framesSent).toBe(sentBefore);
+    a.transport.flushNow();
+    expect(a.transport.stats().peers.b.framesSent).toBe(sentBefore + 2);
+    await b.inbox.waitFor((m) => m.text === 'queued too', WAIT_MS, 'the flushed messages');
+    expect(b.inbox.items.map((m) => m.text)).toEqual([
+      'opens the connection',
+      'queued',
+      'queued too',
+    ]);
+    // Nothing left for the scheduled flush: the frames went out once.
+    expect(a.transport.stats().peers.b.framesSent).toBe(sentBefore + 2);
+  });
+
   it('refuses a payload over the limit and a send to itself, as caller errors', async () => {
     const a = await cluster.startNode('a', {
       limits: { frameBytesMax: 4096, handshakeFrameBytesMax: 4096 },

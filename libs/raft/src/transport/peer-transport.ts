@@ -197,6 +197,15 @@ export class PeerTransport {
   }
 
   /**
+   * Writes the messages queued for every peer now rather than on the next turn of the event loop
+   * (sends within one turn coalesce into one write per peer otherwise).
+   */
+  flushNow(): void {
+    if (this.state !== 'running') return;
+    for (const link of this.links.values()) link.flushNow();
+  }
+
+  /**
    * Sends `payload` to the peer's request handler and resolves with its answer. Rejects with
    * RequestTimeoutError, ConnectionLostError (the connection failed before the answer came),
    * RemoteHandlerError (the handler threw; its message is carried back), TransportStoppedError,
