@@ -6,10 +6,16 @@ import { join } from 'node:path';
 import { EntryType, type Entry } from '../core/types';
 import { ClassicLevelRaftStorage } from './classic-level-raft-storage';
 import {
+  decodeFormatVersion,
   encodeFormatVersion,
   entryKey,
+  KEY_CLUSTER_ID,
+  KEY_COMPACTED_INDEX,
   KEY_FORMAT_VERSION,
   KEY_HARD_STATE,
+  KEY_SNAPSHOT_META,
+  rekeyRecord,
+  V1_KEYS,
 } from './log-record-codec';
 import { StorageCorruptionError, StorageErrorCode } from './storage.errors';
 import type { RaftLogStorage } from './raft-storage';
@@ -159,6 +165,89 @@ describe('ClassicLevelRaftStorage', () => {
     await withRawDb(dir, (db) => db.put(KEY_FORMAT_VERSION, encodeFormatVersion(99)));
     await expect(ClassicLevelRaftStorage.open(dir)).rejects.toMatchObject({
       code: StorageErrorCode.UnsupportedFormat,
+    });
+  });
+
+  /** Rewrites a closed format 2 store as format 1 wrote it: the three records before the entries. */
+  async function asFormat1(): Promise<void> {
+    await withRawDb(dir, async (db) => {
+      const moves: [Uint8Array, Uint8Array][] = [
+        [KEY_HARD_STATE, V1_KEYS.hardState],
+        [KEY_SNAPSHOT_META, V1_KEYS.snapshotMeta],
+        [KEY_COMPACTED_INDEX, V1_KEYS.compactedIndex],
+      ];
+      for (const [key, v1Key] of moves) {
+        await db.put(v1Key, rekeyRecord((await db.get(key))!, key, v1Key));
+        await db.del(key);
+      }
+      await db.put(KEY_FORMAT_VERSION, encodeFormatVersion(1));
+    });
+  }
+
+  it('keeps the records a save rewrites after every entry key (a flushed table then overlaps no older entries)', async () => {
+    const storage = await openStore();
+    await storage.bootstrap('c', INITIAL);
+    await storage.save({
+      hardState: { term: 1, vote: 'n1', commit: 3 },
+      entries: entries(1, 3, 1),
+    });
+    await storage.compact(1);
+    await closeAll();
+    await withRawDb(dir, async (db) => {
+      const keys = (await db.keys().all()).map((key) => Buffer.from(key));
+      expect(keys).toEqual(
+        [
+          KEY_FORMAT_VERSION,
+          KEY_CLUSTER_ID,
+          entryKey(2),
+          entryKey(3),
+          KEY_HARD_STATE,
+          KEY_SNAPSHOT_META,
+          KEY_COMPACTED_INDEX,
+        ].map((key) => Buffer.from(key)),
+      );
+    });
+  });
+
+  it('moves a format 1 store to format 2 when it opens it, keeping what it holds', async () => {
+    let storage = await openStore();
+    await storage.bootstrap('c', INITIAL);
+    await storage.save({
+      hardState: { term: 2, vote: 'n1', commit: 4 },
+      entries: entries(1, 5, 2),
+    });
+    await storage.compact(2);
+    const before = await storage.load();
+    await closeAll();
+    await asFormat1();
+    storage = await openStore();
+    expect(await storage.load()).toEqual(before);
+    await storage.save({ entries: entries(6, 6, 2) });
+    expect((await storage.load())?.entries.map((e) => e.index)).toEqual([3, 4, 5, 6]);
+    await closeAll();
+    await withRawDb(dir, async (db) => {
+      expect(decodeFormatVersion((await db.get(KEY_FORMAT_VERSION))!)).toBe(2);
+      for (const v1Key of Object.values(V1_KEYS)) expect(await db.get(v1Key)).toBeUndefined();
+    });
+  });
+
+  it('refuses to move a format 1 store whose record fails its checksum, naming the record', async () => {
+    const storage = await openStore();
+    await storage.bootstrap('c', INITIAL);
+    await closeAll();
+    await asFormat1();
+    await withRawDb(dir, async (db) => {
+      const value = Buffer.from((await db.get(V1_KEYS.hardState))!);
+      value[value.length - 1] ^= 0x01;
+      await db.put(V1_KEYS.hardState, value);
+    });
+    const error = await ClassicLevelRaftStorage.open(dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageCorruptionError);
+    expect(error).toMatchObject({ location: 'hard-state' });
+    expect((error as Error).message).toContain('checksum mismatch');
+    // Nothing was moved: the store is still format 1.
+    await withRawDb(dir, async (db) => {
+      expect(decodeFormatVersion((await db.get(KEY_FORMAT_VERSION))!)).toBe(1);
     });
   });
 

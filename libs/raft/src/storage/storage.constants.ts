@@ -45,8 +45,14 @@ export const SNAPSHOT_LIMITS = {
   dataBytesMax: 64 * 1024 * 1024 * 1024,
 } as const;
 
-/** Format of the log store's keys and values; stored under its own key, checked on open. */
-export const LOG_STORE_FORMAT_VERSION = 1;
+/**
+ * Format of the log store's keys and values; stored under its own key, checked on open. 2: the
+ * hard state, snapshot meta and compacted index sort after the entries (log-record-codec.ts); a
+ * format 1 store is moved to 2 when opened.
+ */
+export const LOG_STORE_FORMAT_VERSION = 2;
+/** The older format that open() still reads (and moves to LOG_STORE_FORMAT_VERSION). */
+export const LOG_STORE_FORMAT_VERSION_V1 = 1;
 
 /** Snapshot file header: magic, format version, sizes, checksums (see snapshot-format.ts). */
 export const SNAPSHOT_MAGIC = 0x53524358; // "XCRS" read as little-endian u32
