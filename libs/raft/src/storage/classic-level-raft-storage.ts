@@ -83,10 +83,6 @@ export class ClassicLevelRaftStorage implements RaftLogStorage {
       keyEncoding: 'view',
       valueEncoding: 'view',
       writeBufferSize: RAFT_STORAGE_LIMITS.writeBufferBytes,
-      // The log is short-lived (compacted behind each snapshot) and every memtable flush and
-      // compaction would run snappy over it on LevelDB's thread, next to the node's own: the CPU
-      // of two cores shared by the nodes is worth more than the disk space.
-      compression: false,
     });
     try {
       await db.open();
