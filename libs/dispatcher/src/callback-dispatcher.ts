@@ -90,6 +90,8 @@ export class CallbackDispatcher implements AttemptOwner {
   #closing = false;
   #closed: Promise<void> | null = null;
   #idleWaiters: (() => void)[] = [];
+  /** See whenQueueBelow: one waiter, woken once the queue is shorter than its limit. */
+  #queueWaiter: { readonly limit: number; readonly wake: () => void } | null = null;
 
   constructor(options: CallbackDispatcherOptions = {}) {
     const concurrency = options.concurrency ?? 256;
@@ -178,6 +180,28 @@ export class CallbackDispatcher implements AttemptOwner {
     return { queued: this.#queued, inFlight: this.#inFlight, waitingRetry: this.#waitingRetry };
   }
 
+  /** Attempts waiting for a concurrency slot (stats().queued without building an object). */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /**
+   * Calls `wake` once, as soon as fewer than `limit` attempts wait for a slot (at once, in a later
+   * microtask, if that is so already). A caller that holds its work back while the queue is long
+   * (the scheduler's due fires) hands it out when there is room, instead of queueing thousands of
+   * deliveries whose objects then outlive the young generation. One waiter at a time: a new call
+   * replaces the previous one. `wake` may run inside the dispatcher's own bookkeeping: it should
+   * only schedule the caller's work (setImmediate), not dispatch at once.
+   */
+  whenQueueBelow(limit: number, wake: () => void): void {
+    if (this.#queued < limit) {
+      this.#queueWaiter = null;
+      queueMicrotask(wake);
+      return;
+    }
+    this.#queueWaiter = { limit, wake };
+  }
+
   /**
    * For SIGTERM. From now on dispatch() rejects. Deliveries waiting for a slot or a backoff end at
    * once as 'cancelled' (nothing of theirs is on the wire). Attempts on the wire get up to
@@ -234,6 +258,7 @@ export class CallbackDispatcher implements AttemptOwner {
     this.#queued--;
     this.#inFlight++;
     job.state = 'inflight';
+    this.#wakeQueueWaiter();
     const attemptNo = ++job.attempts;
     const startedAtMs = this.#clock.nowMs();
     if (job.firstStartMs < 0) {
@@ -302,6 +327,14 @@ export class CallbackDispatcher implements AttemptOwner {
     this.#wait(job, delayMs);
   }
 
+  #wakeQueueWaiter(): void {
+    const waiter = this.#queueWaiter;
+    if (waiter !== null && this.#queued < waiter.limit) {
+      this.#queueWaiter = null;
+      waiter.wake();
+    }
+  }
+
   #enqueue(job: DeliveryJob): void {
     job.state = 'queued';
     this.#queued++;
@@ -343,6 +376,7 @@ export class CallbackDispatcher implements AttemptOwner {
   #finish(job: DeliveryJob, status: DeliveryResult['status'], error: string | undefined): void {
     if (job.state === 'queued') {
       this.#queued--; // its queue entry is skipped by #work
+      this.#wakeQueueWaiter();
     } else if (job.state === 'waiting') {
       this.#waitingRetry--;
       job.waitController?.abort();
