@@ -61,6 +61,8 @@ export interface DispatcherStats {
 }
 
 const CANCELLED = 'cancelled';
+/** addEventListener's options, made once rather than per fire. */
+const ONCE = { once: true } as const;
 const DRAINING = 'cancelled: dispatcher draining';
 const ABORTED_BY_DRAIN = 'aborted: dispatcher draining';
 
@@ -170,7 +172,7 @@ export class CallbackDispatcher implements AttemptOwner {
       const signal = request.signal;
       if (signal !== undefined) {
         job.onSignalAbort = () => this.#stop(job, CANCELLED);
-        signal.addEventListener('abort', job.onSignalAbort, { once: true });
+        signal.addEventListener('abort', job.onSignalAbort, ONCE);
       }
       this.#enqueue(job);
     });

@@ -519,21 +519,24 @@ export class SchedulerState {
 
   private addExecution(slot: number, record: FireRecord): void {
     const count = this.table.historyCount(slot);
-    if (this.storeWrites)
+    if (this.storeWrites) {
+      const ring = count % EXECUTION_HISTORY_PER_TASK;
       this.writes.push({
         type: 'put',
-        key: historyKey(this.idBytesOf(slot), count % EXECUTION_HISTORY_PER_TASK),
+        key: this.ringKey(FAMILY.history, slot, ring),
         // A skip's skipThroughMs is stored too; reads leave it out (decodeExecution).
-        value: encodeExecution(record),
+        value: encodeExecution(record, this.storeBytes),
       });
-    if (this.storeWrites) {
       // The dead-letter index follows the ring slot: set for a failure, cleared when a later
       // outcome overwrites a slot that may have held one (a slot used for the first time holds none).
-      const ring = count % EXECUTION_HISTORY_PER_TASK;
       if (record.status === 'failed')
-        this.writes.push({ type: 'put', key: failedKey(this.idBytesOf(slot), ring), value: EMPTY });
+        this.writes.push({
+          type: 'put',
+          key: this.ringKey(FAMILY.failed, slot, ring),
+          value: EMPTY,
+        });
       else if (count >= EXECUTION_HISTORY_PER_TASK)
-        this.writes.push({ type: 'del', key: failedKey(this.idBytesOf(slot), ring) });
+        this.writes.push({ type: 'del', key: this.ringKey(FAMILY.failed, slot, ring) });
     }
     this.table.setHistoryCount(slot, count + 1);
     if (record.status !== 'skipped' && record.status !== 'expired')
@@ -640,6 +643,15 @@ export class SchedulerState {
     const bytes = new Uint8Array(8);
     this.table.writeIdBytes(slot, bytes, 0);
     return bytes;
+  }
+
+  /** historyKey (or failedKey) of the task in `slot`, in slab bytes. */
+  private ringKey(family: number, slot: number, ring: number): Uint8Array {
+    const key = this.slab.take(10);
+    key[0] = family;
+    this.table.writeIdBytes(slot, key, 1);
+    key[9] = ring;
+    return key;
   }
 
   private key(family: number, slot: number): Uint8Array {
