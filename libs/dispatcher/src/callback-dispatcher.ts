@@ -1,5 +1,6 @@
 import fastq from 'fastq';
 import type { Dispatcher } from 'undici';
+import { AttemptDeadlines } from './attempt-deadlines';
 import { backoffDelayMs, parseRetryAfterMs } from './backoff';
 import { CallbackHeaderList } from './callback-headers';
 import type { CallbackRequest, DeliveryResult } from './callback-request';
@@ -77,6 +78,7 @@ const ABORTED_BY_DRAIN = 'aborted: dispatcher draining';
 export class CallbackDispatcher implements AttemptOwner {
   readonly #pools: OriginPools;
   readonly #queue: fastq.queue<DeliveryJob, void>;
+  readonly #deadlines = new AttemptDeadlines();
   readonly #jobs = new Set<DeliveryJob>();
   readonly #clock: Clock;
   readonly #sleep: Sleep;
@@ -277,6 +279,7 @@ export class CallbackDispatcher implements AttemptOwner {
       startedAtMs,
       job.request.timeoutMs,
       this.#maxBodyBytes,
+      this.#deadlines,
     );
     job.current = attempt;
     attempt.start(this.#pools.get(job.options.origin as string), job.options);
