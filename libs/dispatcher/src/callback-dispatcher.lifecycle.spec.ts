@@ -58,6 +58,40 @@ describe('CallbackDispatcher concurrency and lifecycle', () => {
     expect(dispatcher.stats()).toEqual({ queued: 0, inFlight: 0, waitingRetry: 0 });
   });
 
+  it('whenQueueBelow wakes its waiter once, when the queue gets shorter than the limit', async () => {
+    dispatcher = new CallbackDispatcher({ concurrency: 2, sleep: sleep.sleep });
+    const held: (() => void)[] = [];
+    receiver.handler = (_req, res) => held.push(() => res.end());
+    const all = Array.from({ length: 6 }, (_, i) =>
+      dispatcher.dispatch(request(receiver.url(`/${i}`))),
+    );
+    await receiver.waitForRequests(2);
+    expect(dispatcher.queued).toBe(4);
+    let wakes = 0;
+    dispatcher.whenQueueBelow(3, () => wakes++);
+    held.shift()?.();
+    await receiver.waitForRequests(3);
+    expect(dispatcher.queued).toBe(3);
+    expect(wakes).toBe(0);
+    held.shift()?.();
+    await receiver.waitForRequests(4);
+    expect(dispatcher.queued).toBe(2);
+    expect(wakes).toBe(1);
+    // Already below: woken in a microtask, not synchronously.
+    dispatcher.whenQueueBelow(5, () => wakes++);
+    expect(wakes).toBe(1);
+    await Promise.resolve();
+    expect(wakes).toBe(2);
+    // A cancelled queued delivery shortens the queue too: drain wakes the waiter.
+    dispatcher.whenQueueBelow(1, () => wakes++);
+    await dispatcher.drain(0);
+    expect(wakes).toBe(3);
+    for (const release of held.splice(0)) release();
+    const results = await Promise.all(all);
+    // The two still queued at the drain were never sent.
+    expect(results.filter((r) => r.status === 'cancelled' && r.attempts === 0)).toHaveLength(2);
+  });
+
   it('a timeout while waiting for a pooled connection is not a possible duplicate', async () => {
     dispatcher = new CallbackDispatcher({ connectionsPerOrigin: 1, sleep: sleep.sleep });
     receiver.handler = async (req, res) => {

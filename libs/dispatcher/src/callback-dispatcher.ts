@@ -1,5 +1,6 @@
 import fastq from 'fastq';
 import type { Dispatcher } from 'undici';
+import { AttemptDeadlines } from './attempt-deadlines';
 import { backoffDelayMs, parseRetryAfterMs } from './backoff';
 import { CallbackHeaderList } from './callback-headers';
 import type { CallbackRequest, DeliveryResult } from './callback-request';
@@ -61,6 +62,8 @@ export interface DispatcherStats {
 }
 
 const CANCELLED = 'cancelled';
+/** addEventListener's options, made once rather than per fire. */
+const ONCE = { once: true } as const;
 const DRAINING = 'cancelled: dispatcher draining';
 const ABORTED_BY_DRAIN = 'aborted: dispatcher draining';
 
@@ -75,6 +78,7 @@ const ABORTED_BY_DRAIN = 'aborted: dispatcher draining';
 export class CallbackDispatcher implements AttemptOwner {
   readonly #pools: OriginPools;
   readonly #queue: fastq.queue<DeliveryJob, void>;
+  readonly #deadlines = new AttemptDeadlines();
   readonly #jobs = new Set<DeliveryJob>();
   readonly #clock: Clock;
   readonly #sleep: Sleep;
@@ -90,6 +94,8 @@ export class CallbackDispatcher implements AttemptOwner {
   #closing = false;
   #closed: Promise<void> | null = null;
   #idleWaiters: (() => void)[] = [];
+  /** See whenQueueBelow: one waiter, woken once the queue is shorter than its limit. */
+  #queueWaiter: { readonly limit: number; readonly wake: () => void } | null = null;
 
   constructor(options: CallbackDispatcherOptions = {}) {
     const concurrency = options.concurrency ?? 256;
@@ -168,7 +174,7 @@ export class CallbackDispatcher implements AttemptOwner {
       const signal = request.signal;
       if (signal !== undefined) {
         job.onSignalAbort = () => this.#stop(job, CANCELLED);
-        signal.addEventListener('abort', job.onSignalAbort, { once: true });
+        signal.addEventListener('abort', job.onSignalAbort, ONCE);
       }
       this.#enqueue(job);
     });
@@ -176,6 +182,28 @@ export class CallbackDispatcher implements AttemptOwner {
 
   stats(): DispatcherStats {
     return { queued: this.#queued, inFlight: this.#inFlight, waitingRetry: this.#waitingRetry };
+  }
+
+  /** Attempts waiting for a concurrency slot (stats().queued without building an object). */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /**
+   * Calls `wake` once, as soon as fewer than `limit` attempts wait for a slot (at once, in a later
+   * microtask, if that is so already). A caller that holds its work back while the queue is long
+   * (the scheduler's due fires) hands it out when there is room, instead of queueing thousands of
+   * deliveries whose objects then outlive the young generation. One waiter at a time: a new call
+   * replaces the previous one. `wake` may run inside the dispatcher's own bookkeeping: it should
+   * only schedule the caller's work (setImmediate), not dispatch at once.
+   */
+  whenQueueBelow(limit: number, wake: () => void): void {
+    if (this.#queued < limit) {
+      this.#queueWaiter = null;
+      queueMicrotask(wake);
+      return;
+    }
+    this.#queueWaiter = { limit, wake };
   }
 
   /**
@@ -234,6 +262,7 @@ export class CallbackDispatcher implements AttemptOwner {
     this.#queued--;
     this.#inFlight++;
     job.state = 'inflight';
+    this.#wakeQueueWaiter();
     const attemptNo = ++job.attempts;
     const startedAtMs = this.#clock.nowMs();
     if (job.firstStartMs < 0) {
@@ -250,6 +279,7 @@ export class CallbackDispatcher implements AttemptOwner {
       startedAtMs,
       job.request.timeoutMs,
       this.#maxBodyBytes,
+      this.#deadlines,
     );
     job.current = attempt;
     attempt.start(this.#pools.get(job.options.origin as string), job.options);
@@ -302,6 +332,14 @@ export class CallbackDispatcher implements AttemptOwner {
     this.#wait(job, delayMs);
   }
 
+  #wakeQueueWaiter(): void {
+    const waiter = this.#queueWaiter;
+    if (waiter !== null && this.#queued < waiter.limit) {
+      this.#queueWaiter = null;
+      waiter.wake();
+    }
+  }
+
   #enqueue(job: DeliveryJob): void {
     job.state = 'queued';
     this.#queued++;
@@ -343,6 +381,7 @@ export class CallbackDispatcher implements AttemptOwner {
   #finish(job: DeliveryJob, status: DeliveryResult['status'], error: string | undefined): void {
     if (job.state === 'queued') {
       this.#queued--; // its queue entry is skipped by #work
+      this.#wakeQueueWaiter();
     } else if (job.state === 'waiting') {
       this.#waitingRetry--;
       job.waitController?.abort();

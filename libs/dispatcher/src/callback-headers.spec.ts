@@ -61,6 +61,33 @@ describe('callback headers', () => {
     ]);
   });
 
+  it('builds the same list for a fire without user headers or signing, any attempt number', () => {
+    const list = CallbackHeaderList.build('7', 2_500, 'xcron/test', undefined, false);
+    if (typeof list === 'string') {
+      throw new Error(list);
+    }
+    expect(list.array).toEqual([
+      'content-type',
+      'application/json',
+      'user-agent',
+      'xcron/test',
+      'idempotency-key',
+      '7:2500',
+      'x-xcron-task-id',
+      '7',
+      'x-xcron-scheduled-at',
+      '2500',
+      'x-xcron-attempt',
+      '1',
+    ]);
+    list.setSignature('ignored: not signed');
+    list.setAttempt(2);
+    expect(list.array.at(-1)).toBe('2');
+    list.setAttempt(250);
+    expect(list.array.at(-1)).toBe('250');
+    expect(list.array).toHaveLength(12);
+  });
+
   it('reports a malformed user header instead of building', () => {
     expect(CallbackHeaderList.build('1', 1, 'ua', { 'X-A': 'x\ny' }, false)).toMatch(
       /invalid value/,

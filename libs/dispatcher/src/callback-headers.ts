@@ -28,6 +28,9 @@ const RESERVED = new Set([
   HEADER_IDEMPOTENCY_KEY,
 ]);
 
+/** The usual attempt numbers' header values, made once (every attempt sets one). */
+const ATTEMPT_TEXTS = Array.from({ length: 16 }, (_, attempt) => String(attempt));
+
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible ASCII, obs-text, space and tab; no CR, LF or NUL.
 const INVALID_VALUE = /[\0\r\n]/;
@@ -109,17 +112,36 @@ export class CallbackHeaderList {
     userHeaders: Readonly<Record<string, string>> | undefined,
     signed: boolean,
   ): CallbackHeaderList | string {
+    const scheduledAt = String(scheduledAtMs);
+    if (userHeaders === undefined && !signed) {
+      // Most fires: one array of its final size (pushing onto the literal below grew it ~3×).
+      const array = [
+        'content-type',
+        'application/json',
+        'user-agent',
+        userAgent,
+        HEADER_IDEMPOTENCY_KEY,
+        `${taskId}:${scheduledAt}`,
+        HEADER_TASK_ID,
+        taskId,
+        HEADER_SCHEDULED_AT,
+        scheduledAt,
+        HEADER_ATTEMPT,
+        '1',
+      ];
+      return new CallbackHeaderList(array, array.length - 1, -1);
+    }
     const array: string[] = [
       'content-type',
       'application/json',
       'user-agent',
       userAgent,
       HEADER_IDEMPOTENCY_KEY,
-      `${taskId}:${scheduledAtMs}`,
+      `${taskId}:${scheduledAt}`,
       HEADER_TASK_ID,
       taskId,
       HEADER_SCHEDULED_AT,
-      String(scheduledAtMs),
+      scheduledAt,
     ];
     if (userHeaders !== undefined) {
       for (const name in userHeaders) {
@@ -147,7 +169,8 @@ export class CallbackHeaderList {
   }
 
   setAttempt(attempt: number): void {
-    this.array[this.#attemptIndex] = String(attempt);
+    this.array[this.#attemptIndex] =
+      attempt < ATTEMPT_TEXTS.length ? ATTEMPT_TEXTS[attempt] : String(attempt);
   }
 
   setSignature(value: string): void {

@@ -16,6 +16,21 @@ describe('CancelSignal', () => {
     expect(calls).toEqual(['b']);
   });
 
+  it('runs the listeners in the order they were added, also after some were removed', () => {
+    const signal = new CancelSignal();
+    const calls: string[] = [];
+    const listener = (name: string) => (): void => void calls.push(name);
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(listener);
+    signal.addEventListener('abort', a);
+    signal.addEventListener('abort', b);
+    signal.removeEventListener('abort', a);
+    signal.addEventListener('abort', c);
+    signal.removeEventListener('abort', b);
+    signal.addEventListener('abort', d);
+    signal.cancel();
+    expect(calls).toEqual(['c', 'd']);
+  });
+
   it('never runs a listener added after the cancel (as an AbortSignal does not)', () => {
     const signal = new CancelSignal();
     signal.cancel();

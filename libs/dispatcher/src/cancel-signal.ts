@@ -17,7 +17,9 @@ export interface DeliverySignal {
  */
 export class CancelSignal implements DeliverySignal {
   #aborted = false;
-  #listeners: (() => void)[] | undefined;
+  /** The usual case is one delivery listening at a time: no array for it. */
+  #listener: (() => void) | undefined;
+  #more: (() => void)[] | undefined;
 
   get aborted(): boolean {
     return this.#aborted;
@@ -25,21 +27,29 @@ export class CancelSignal implements DeliverySignal {
 
   addEventListener(_type: 'abort', listener: () => void): void {
     if (this.#aborted) return;
-    (this.#listeners ??= []).push(listener);
+    if (this.#listener === undefined && this.#more === undefined) this.#listener = listener;
+    else (this.#more ??= []).push(listener);
   }
 
   removeEventListener(_type: 'abort', listener: () => void): void {
-    const listeners = this.#listeners;
-    if (listeners === undefined) return;
-    const index = listeners.indexOf(listener);
-    if (index >= 0) listeners.splice(index, 1);
+    if (this.#listener === listener) {
+      this.#listener = undefined;
+      return;
+    }
+    const more = this.#more;
+    if (more === undefined) return;
+    const index = more.indexOf(listener);
+    if (index >= 0) more.splice(index, 1);
   }
 
   cancel(): void {
     if (this.#aborted) return;
     this.#aborted = true;
-    const listeners = this.#listeners;
-    this.#listeners = undefined;
-    if (listeners !== undefined) for (const listener of listeners) listener();
+    const first = this.#listener;
+    const more = this.#more;
+    this.#listener = undefined;
+    this.#more = undefined;
+    first?.();
+    if (more !== undefined) for (const listener of more) listener();
   }
 }

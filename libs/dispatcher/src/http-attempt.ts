@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import type { AttemptDeadlines, DeadlineEntry, DeadlineList } from './attempt-deadlines';
 import { describeTransportError, isRetryableTransportError } from './errors';
 import { honoursRetryAfter } from './retry-classification';
 
@@ -28,7 +29,7 @@ type Controller = Dispatcher.DispatchController;
  *   never sent (`timedOut` false); undici aborts it when a connection frees up.
  * - A transport error before an answer: `error`, `retryable` per the error.
  */
-export class HttpAttempt implements Dispatcher.DispatchHandler {
+export class HttpAttempt implements Dispatcher.DispatchHandler, DeadlineEntry {
   /** 0 until a final (≥ 200) status arrives. */
   statusCode = 0;
   retryAfter: string | undefined = undefined;
@@ -41,15 +42,20 @@ export class HttpAttempt implements Dispatcher.DispatchHandler {
   /** The request was handed to a connection (undici's onRequestStart). */
   sent = false;
   settled = false;
+  /** AttemptDeadlines' links (see DeadlineEntry). */
+  deadlineAtMs = 0;
+  deadlinePrevious: DeadlineEntry | null = null;
+  deadlineNext: DeadlineEntry | null = null;
+  deadlineList: DeadlineList | null = null;
 
   readonly owner: AttemptOwner;
   readonly context: unknown;
   readonly startedAtMs: number;
   readonly #timeoutMs: number;
   readonly #maxBodyBytes: number;
+  readonly #deadlines: AttemptDeadlines;
   #controller: Controller | null = null;
   #bodyBytes = 0;
-  #timer: NodeJS.Timeout | null = null;
 
   constructor(
     owner: AttemptOwner,
@@ -57,7 +63,9 @@ export class HttpAttempt implements Dispatcher.DispatchHandler {
     startedAtMs: number,
     timeoutMs: number,
     maxBodyBytes: number,
+    deadlines: AttemptDeadlines,
   ) {
+    this.#deadlines = deadlines;
     this.owner = owner;
     this.context = context;
     this.startedAtMs = startedAtMs;
@@ -67,7 +75,7 @@ export class HttpAttempt implements Dispatcher.DispatchHandler {
 
   /** Sends through `dispatcher`; the owner hears of the outcome (possibly synchronously). */
   start(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): void {
-    this.#timer = setTimeout(onDeadline, this.#timeoutMs, this);
+    this.#deadlines.add(this, this.#timeoutMs);
     dispatcher.dispatch(options, this);
   }
 
@@ -83,9 +91,8 @@ export class HttpAttempt implements Dispatcher.DispatchHandler {
     this.#settle(reason);
   }
 
-  /** @internal the deadline timer. */
+  /** @internal the deadline passed (AttemptDeadlines). */
   deadline(): void {
-    this.#timer = null;
     if (this.settled) {
       return;
     }
@@ -155,10 +162,7 @@ export class HttpAttempt implements Dispatcher.DispatchHandler {
     }
     // Flag first: aborting calls onResponseError synchronously, which must then be a no-op.
     this.settled = true;
-    if (this.#timer !== null) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
+    this.#deadlines.remove(this);
     const controller = this.#controller;
     this.#controller = null;
     if (destroyReason !== undefined && controller !== null && !controller.aborted) {
@@ -166,8 +170,4 @@ export class HttpAttempt implements Dispatcher.DispatchHandler {
     }
     this.owner.attemptSettled(this);
   }
-}
-
-function onDeadline(attempt: HttpAttempt): void {
-  attempt.deadline();
 }

@@ -35,6 +35,12 @@ export class OriginPools {
       // keepAliveMaxTimeout (default 10 min): cap it, so the hint can only shorten idle time.
       keepAliveMaxTimeout: options.keepAliveTimeoutMs,
       connect: { timeout: options.connectTimeoutMs },
+      // Each attempt has its own deadline (HttpAttempt: the wait for a connection, connect,
+      // request, headers and body together), which aborts it. undici's own header and body
+      // timers (300 s by default, as long as the longest timeout_ms a task may have) were a second
+      // pair per request, a timer made and cleared for every callback, that never fired first.
+      headersTimeout: 0,
+      bodyTimeout: 0,
       pipelining: 1,
     };
     this.#sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs);

@@ -228,10 +228,17 @@ export class Scheduler implements SchedulerApi {
           `${records.length} fire record(s) could not be committed (${String(error)}); the next leader fires them again`,
         ),
     );
-    const timer = new WheelFireTimer((item) => late.runtime?.onDue(item), {
-      ...realClock,
-      nowMs,
-    });
+    // Due fires wait in the timer while a concurrency's worth of attempts already waits for a slot;
+    // they are handed out again once that queue is half as long (see FireAdmission).
+    const queuedMax = options.dispatchConcurrency ?? DEFAULTS.dispatchConcurrency;
+    const timer = new WheelFireTimer(
+      (item) => late.runtime?.onDue(item),
+      { ...realClock, nowMs },
+      {
+        room: () => queuedMax - dispatcher.queued,
+        whenRoom: (wake) => dispatcher.whenQueueBelow(Math.ceil(queuedMax / 2), wake),
+      },
+    );
     const fireRuntime = new FireRuntime({
       state: stateMachine.state,
       nodeId: options.nodeId,

@@ -94,6 +94,8 @@ interface ManualFiresPlan {
   readonly timerHandles: Map<number, number>;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** Tasks planned per turn of the event loop when a whole state is planned (see planEveryTask). */
 const PLAN_SLICE_TASKS = 10_000;
 /** Bound on stepping through missed crontab times (≈ 1 s of CPU at worst). */
@@ -321,12 +323,10 @@ export class FireRuntime implements StateObserver {
     const scheduledAtMs = this.nextUnhandled(slot, plan);
     if (scheduledAtMs === undefined) return;
     plan ??= this.newPlan(slot);
-    const fire: DueFire = {
-      taskId: plan.taskId,
-      scheduledAtMs,
-      manual: false,
-      ...(plan.jitterMs > 0 ? { jitterMs: plan.jitterMs } : {}),
-    };
+    const fire: DueFire =
+      plan.jitterMs > 0
+        ? { taskId: plan.taskId, scheduledAtMs, manual: false, jitterMs: plan.jitterMs }
+        : { taskId: plan.taskId, scheduledAtMs, manual: false };
     const nowMs = this.deps.nowMs();
     // Lateness counts from the jittered time: the jitter is a delay the task asked for.
     const lateMs = nowMs - scheduledAtMs - plan.jitterMs;
@@ -434,16 +434,18 @@ export class FireRuntime implements StateObserver {
     const go = (loaded: FireDelivery): Promise<DeliveryResult> => {
       if (signal.aborted) return Promise.resolve(CANCELLED);
       this.deps.metrics?.fireStarted?.(fire, this.deps.nowMs() - fire.scheduledAtMs);
-      return this.deps.dispatch({
+      // Built without object spreads: this runs for every fire.
+      const request: Mutable<CallbackRequest> = {
         taskId: fire.taskId,
         scheduledAtMs: fire.scheduledAtMs,
         url: loaded.url,
         bodyJson: loaded.bodyJson,
-        ...(loaded.headers !== undefined ? { headers: loaded.headers } : {}),
         timeoutMs: loaded.timeoutMs,
         retry: loaded.retry,
         signal,
-      });
+      };
+      if (loaded.headers !== undefined) request.headers = loaded.headers;
+      return this.deps.dispatch(request);
     };
     (delivery instanceof Promise ? delivery.then(go) : go(delivery))
       .then(
@@ -477,18 +479,20 @@ export class FireRuntime implements StateObserver {
     }
     // Cancelled = the task was deleted or this node is shutting down: no verdict to record.
     if (result.status !== 'cancelled') {
-      this.deps.recorder.add({
+      // Built without object spreads: this runs for every fire.
+      const record: Mutable<FireRecord> = {
         taskId: fire.taskId,
         scheduledAtMs: fire.scheduledAtMs,
         status: result.status,
-        ...(result.httpStatus !== undefined ? { httpStatus: result.httpStatus } : {}),
         attempts: result.attempts,
         durationMs: result.durationMs,
         node: this.deps.nodeId,
         finishedAtMs: this.deps.nowMs(),
-        ...(result.error !== undefined ? { error: result.error } : {}),
-        ...(fire.manual ? { manual: true } : {}),
-      });
+      };
+      if (result.httpStatus !== undefined) record.httpStatus = result.httpStatus;
+      if (result.error !== undefined) record.error = result.error;
+      if (fire.manual) record.manual = true;
+      this.deps.recorder.add(record);
     }
     if (plan === undefined) return;
     if (slot < 0) {

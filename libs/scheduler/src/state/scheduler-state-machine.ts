@@ -85,8 +85,8 @@ export class SchedulerStateMachine implements StateMachine {
   private persistedThrough = 0;
   /** Delivery reads asked for in this turn of the event loop (see delivery()). */
   private deliveryReads: {
+    /** FAMILY.delivery and the task id's 8 bytes (the id's text is made only for an error). */
     readonly key: Uint8Array;
-    readonly taskId: string;
     /** decodeDelivery (a task view) or decodeFireDelivery (a fire). */
     readonly decode: (bytes: Uint8Array) => TaskDelivery | FireDelivery;
     resolve(delivery: TaskDelivery | FireDelivery): void;
@@ -305,14 +305,12 @@ export class SchedulerStateMachine implements StateMachine {
     slot: number,
     decode: (bytes: Uint8Array) => D,
   ): Promise<D> {
-    const taskId = this.state.table.idOf(slot);
     const key = new Uint8Array(9);
     key[0] = FAMILY.delivery;
     this.state.table.writeIdBytes(slot, key, 1);
     return new Promise<D>((resolve, reject) => {
       this.deliveryReads.push({
         key,
-        taskId,
         decode,
         resolve: resolve as (delivery: TaskDelivery | FireDelivery) => void,
         reject,
@@ -333,7 +331,9 @@ export class SchedulerStateMachine implements StateMachine {
         const bytes = values[i];
         if (bytes === undefined) {
           read.reject(
-            new Error(`task ${read.taskId}: its definition is missing from the state store`),
+            new Error(
+              `task ${idFromKey(read.key)}: its definition is missing from the state store`,
+            ),
           );
           return;
         }
