@@ -91,6 +91,34 @@ describe('WheelFireTimer', () => {
     timer.close();
   });
 
+  it('once cleared while it waited for room, hands out the next fires as soon as there is room', async () => {
+    const clock = new ManualClock();
+    const handed: DueFire[] = [];
+    let room = 1;
+    const admission: FireAdmission = { room: () => room, whenRoom: () => undefined };
+    const timer = new WheelFireTimer(
+      (item: TimerItem) => {
+        handed.push(item as DueFire);
+        room--;
+      },
+      clock,
+      admission,
+    );
+    for (const taskId of ['a', 'b'])
+      timer.schedule({ taskId, scheduledAtMs: 0, manual: false }, clock.now + 1);
+    clock.advanceTo(clock.now + 1);
+    await turn();
+    await turn();
+    expect(handed.map((fire) => fire.taskId)).toEqual(['a']); // 'b' waits for room
+    timer.clear(); // leadership lost: 'b' is dropped; the wake-up it waited for may never come
+    room = 10;
+    timer.schedule({ taskId: 'c', scheduledAtMs: 0, manual: false }, clock.now + 1);
+    clock.advanceTo(clock.now + 1);
+    await turn();
+    expect(handed.map((fire) => fire.taskId)).toEqual(['a', 'c']);
+    timer.close();
+  });
+
   it('drops what is waiting when cleared, and cancels one fire by its handle', async () => {
     const clock = new ManualClock();
     const handed: DueFire[] = [];

@@ -57,6 +57,10 @@ export class WheelFireTimer implements FireTimer {
     this.timer = this.newTimer();
     this.due = [];
     this.dueHead = 0;
+    // Start afresh: the next due fire drains at once (asking the admission for room), instead of
+    // waiting for a wake-up that was asked for the fires just dropped.
+    this.draining = false;
+    this.waitingForRoom = false;
   }
 
   close(): void {
