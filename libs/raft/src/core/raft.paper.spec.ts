@@ -881,13 +881,35 @@ describe('fast failover: the driver reports the leader unreachable (a liveness s
     expect(net.deliveredOf(MessageType.Vote).filter((m) => m.term === 2)).toHaveLength(1);
   });
 
-  it('after the first tick of its own pre-vote, a pre-candidate grants a higher id its pre-vote as usual', () => {
+  it('two followers told a tick apart do not split the vote either: the lower id leads, without a second election', () => {
+    const net = new CoreCluster(THREE.map((id) => newCore(id, { options: { random: () => 0 } })));
+    net.elect('n1');
+    net.isolate('n1');
+    net.core('n2').reportLeaderUnreachable('n1');
+    net.tick(1, ['n2', 'n3']); // n2 pre-votes; n3, not told yet, still honours n1's lease
+    net.core('n3').reportLeaderUnreachable('n1');
+
+    net.tick(3, ['n2', 'n3']); // n3 pre-votes a tick into n2's pre-vote, n2 asks n3 again
+
+    expect(net.core('n2').status()).toMatchObject({ role: 'leader', term: 2 });
+    expect(net.core('n3').status()).toMatchObject({ role: 'follower', term: 2, leaderId: 'n2' });
+    expect(net.deliveredOf(MessageType.Vote).filter((m) => m.term === 2)).toHaveLength(1);
+  });
+
+  it('a pre-candidate refuses a higher id its pre-vote in the first ticks of its own, and grants it after them', () => {
     const core = newCore('n2', { hardState: { term: 1 }, options: { random: () => 0 } });
     core.campaign();
     core.tick(); // its pre-vote started a tick ago
     takeReady(core);
     core.step(msg(MessageType.PreVote, 'n3', 'n2', 2, { logIndex: 0, logTerm: 0 }));
+    expect(outbox(takeReady(core))).toEqual([
+      { type: MessageType.PreVoteResp, from: 'n2', to: 'n3', term: 1, reject: true },
+    ]);
 
+    core.tick();
+    core.tick(); // three ticks (leaderUnreachableCampaignTicksMax): a doomed pre-vote blocks no more
+    takeReady(core);
+    core.step(msg(MessageType.PreVote, 'n3', 'n2', 2, { logIndex: 0, logTerm: 0 }));
     expect(outbox(takeReady(core))).toEqual([
       { type: MessageType.PreVoteResp, from: 'n2', to: 'n3', term: 2, reject: false },
     ]);
