@@ -26,6 +26,7 @@ import type {
 import { FireRuntime, type FireRuntimeMetrics } from './runtime/fire-runtime';
 import { RecordBatcher } from './runtime/record-batcher';
 import { WheelFireTimer } from './runtime/wheel-fire-timer';
+import { DispatchAdmission } from './runtime/dispatch-admission';
 import { realClock } from './wheel/clock-port';
 import {
   decodeResult,
@@ -141,6 +142,8 @@ const DEFAULTS = {
  * fires a second spread over the milliseconds, one proposal per record cost ~1 ms of CPU a fire.
  */
 const RECORD_GATHER_MS = 10;
+/** While fires are held for want of a majority, whether one answers again is checked this often. */
+const QUORUM_RECHECK_MS = 20;
 /** The warm-up waits for readiness this long at most (polling), then runs anyway. */
 const WARM_UP_WAIT_MS = 60_000;
 const WARM_UP_POLL_MS = 50;
@@ -228,16 +231,25 @@ export class Scheduler implements SchedulerApi {
           `${records.length} fire record(s) could not be committed (${String(error)}); the next leader fires them again`,
         ),
     );
-    // Due fires wait in the timer while a concurrency's worth of attempts already waits for a slot;
-    // they are handed out again once that queue is half as long (see FireAdmission).
-    const queuedMax = options.dispatchConcurrency ?? DEFAULTS.dispatchConcurrency;
+    // Due fires wait in the timer while a concurrency's worth of attempts already waits for a
+    // slot, and while the leader has not heard from a majority for half an election timeout.
     const timer = new WheelFireTimer(
       (item) => late.runtime?.onDue(item),
       { ...realClock, nowMs },
-      {
-        room: () => queuedMax - dispatcher.queued,
-        whenRoom: (wake) => dispatcher.whenQueueBelow(Math.ceil(queuedMax / 2), wake),
-      },
+      new DispatchAdmission({
+        queued: () => dispatcher.queued,
+        whenQueueBelow: (limit, wake) => dispatcher.whenQueueBelow(limit, wake),
+        quorumContactAgeMs: () => late.node?.quorumContactAgeMs() ?? 0,
+        quorumContactMaxAgeMs: () => (late.node?.electionTimeoutMs ?? Infinity) / 2,
+        queuedMax: options.dispatchConcurrency ?? DEFAULTS.dispatchConcurrency,
+        quorumRecheckMs: QUORUM_RECHECK_MS,
+        onQuorumHold: (held, ageMs) =>
+          held
+            ? options.logger.warn(
+                `leader: no answer from a majority of the voters for ${Math.round(ageMs)} ms: holding due fires (their records could not commit) until one answers or another node leads`,
+              )
+            : options.logger.log('leader: a majority answers again: due fires go out'),
+      }),
     );
     const fireRuntime = new FireRuntime({
       state: stateMachine.state,

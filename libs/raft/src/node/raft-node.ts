@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { InvalidConfChangeError, NotLeaderError, ProposalDroppedError } from '../core/errors';
-import { findMember, isVoter } from '../core/membership';
+import { findMember, isVoter, voters } from '../core/membership';
 import { RaftCore, type RaftStatus } from '../core/raft';
 import {
   MessageType,
@@ -201,6 +201,8 @@ export class RaftNode {
   private applyChain: Promise<void> = Promise.resolve();
   /** Whether pump() queued an apply since the Ready loop last waited for the chain. */
   private appliesQueued = false;
+  /** When each peer's last message arrived (performance.now()), for quorumContactAgeMs. */
+  private readonly lastHeardMs = new Map<NodeId, number>();
   /** pump() holds the leader's messages back until the next turn of the event loop (see there). */
   private holdingMessages = false;
   /** A hold just ended: the next pump() sends, whatever it finds committed. */
@@ -548,8 +550,31 @@ export class RaftNode {
     return this.options.id;
   }
 
+  /** The shortest election timeout (tickMs × electionTicks; a timeout is drawn up to twice it). */
+  get electionTimeoutMs(): number {
+    return this.options.tickMs * this.options.electionTicks;
+  }
+
   status(): RaftStatus {
     return this.core.status();
+  }
+
+  /**
+   * How long ago (ms) this node last heard from enough voters to make a majority with itself: 0
+   * for a sole voter, Infinity when no majority was ever heard. Any message counts (an Append
+   * answer, a heartbeat answer, a vote). A leader cut off from its peers sees it grow from its
+   * first unanswered heartbeat, long before check-quorum makes it step down (a whole election
+   * timeout): what it does meanwhile cannot be committed, and the scheduler holds its fires.
+   */
+  quorumContactAgeMs(): number {
+    const others = voters(this.core.currentMembership).filter((id) => id !== this.options.id);
+    const needed = Math.floor((others.length + 1) / 2); // with this node, a majority
+    if (needed === 0) return 0;
+    const nowMs = performance.now();
+    const ages = others
+      .map((id) => nowMs - (this.lastHeardMs.get(id) ?? -Infinity))
+      .sort((a, b) => a - b);
+    return ages[needed - 1];
   }
 
   /** Role, leader, term, indexes and members with both addresses: cheap (no progress copy). */
@@ -1316,6 +1341,7 @@ export class RaftNode {
       );
       return;
     }
+    this.lastHeardMs.set(from, performance.now());
     this.core.step(message);
     this.scheduleDrive();
   }
