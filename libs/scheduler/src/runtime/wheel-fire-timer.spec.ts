@@ -27,6 +27,31 @@ class ManualClock implements ClockPort<number> {
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** A timer behind an admission whose room the test sets; each fire handed out takes one. */
+function admittedTimer(initialRoom: number): {
+  clock: ManualClock;
+  handed: DueFire[];
+  timer: WheelFireTimer;
+  admission: { room: number; wake: (() => void) | undefined };
+} {
+  const clock = new ManualClock();
+  const handed: DueFire[] = [];
+  const admission = { room: initialRoom, wake: undefined as (() => void) | undefined };
+  const port: FireAdmission = {
+    room: () => admission.room,
+    whenRoom: (callback) => (admission.wake = callback),
+  };
+  const timer = new WheelFireTimer(
+    (item: TimerItem) => {
+      handed.push(item as DueFire);
+      admission.room--;
+    },
+    clock,
+    port,
+  );
+  return { clock, handed, timer, admission };
+}
+
 describe('WheelFireTimer', () => {
   it('hands out fires no earlier than due, at most 256 per turn of the event loop', async () => {
     const clock = new ManualClock();
@@ -52,22 +77,7 @@ describe('WheelFireTimer', () => {
   });
 
   it('with an admission, hands out no more than its room, and goes on when it wakes the timer', async () => {
-    const clock = new ManualClock();
-    const handed: DueFire[] = [];
-    let room = 100;
-    let wake: (() => void) | undefined;
-    const admission: FireAdmission = {
-      room: () => room,
-      whenRoom: (callback) => (wake = callback),
-    };
-    const timer = new WheelFireTimer(
-      (item: TimerItem) => {
-        handed.push(item as DueFire);
-        room--;
-      },
-      clock,
-      admission,
-    );
+    const { clock, handed, timer, admission } = admittedTimer(100);
     for (let i = 0; i < 300; i++)
       timer.schedule({ taskId: String(i), scheduledAtMs: 0, manual: false }, clock.now + 1);
     clock.advanceTo(clock.now + 1);
@@ -76,8 +86,9 @@ describe('WheelFireTimer', () => {
     await turn();
     await turn();
     expect(handed).toHaveLength(100);
+    const wake = admission.wake;
     expect(wake).toBeDefined();
-    room = 300;
+    admission.room = 300;
     wake?.();
     wake?.(); // a second wake-up hands out nothing twice
     await turn();
@@ -92,18 +103,7 @@ describe('WheelFireTimer', () => {
   });
 
   it('once cleared while it waited for room, hands out the next fires as soon as there is room', async () => {
-    const clock = new ManualClock();
-    const handed: DueFire[] = [];
-    let room = 1;
-    const admission: FireAdmission = { room: () => room, whenRoom: () => undefined };
-    const timer = new WheelFireTimer(
-      (item: TimerItem) => {
-        handed.push(item as DueFire);
-        room--;
-      },
-      clock,
-      admission,
-    );
+    const { clock, handed, timer, admission } = admittedTimer(1);
     for (const taskId of ['a', 'b'])
       timer.schedule({ taskId, scheduledAtMs: 0, manual: false }, clock.now + 1);
     clock.advanceTo(clock.now + 1);
@@ -111,7 +111,7 @@ describe('WheelFireTimer', () => {
     await turn();
     expect(handed.map((fire) => fire.taskId)).toEqual(['a']); // 'b' waits for room
     timer.clear(); // leadership lost: 'b' is dropped; the wake-up it waited for may never come
-    room = 10;
+    admission.room = 10;
     timer.schedule({ taskId: 'c', scheduledAtMs: 0, manual: false }, clock.now + 1);
     clock.advanceTo(clock.now + 1);
     await turn();
